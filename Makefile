@@ -1,0 +1,44 @@
+# The two commands of the README: `make run` and `make test`. Everything else is what they need.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run test test-sqlite test-postgresql setup system-deps binary bench clean
+
+run: setup
+	$(BIN)/ninjait serve
+
+# The whole suite on SQLite, then again on PostgreSQL (the binary build is backend-neutral: once).
+test: setup system-deps
+	NINJAIT_TEST_BACKEND=sqlite $(BIN)/pytest $(ARGS)
+	NINJAIT_TEST_BACKEND=postgresql $(BIN)/pytest -m "not binary" $(ARGS)
+
+test-sqlite: setup
+	NINJAIT_TEST_BACKEND=sqlite $(BIN)/pytest $(ARGS)
+
+test-postgresql: setup system-deps
+	NINJAIT_TEST_BACKEND=postgresql $(BIN)/pytest $(ARGS)
+
+setup: $(STAMP) web/node_modules/.package-lock.json
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+
+# Debian packages the tests use: Chromium for browser tests, PostgreSQL for the second backend.
+system-deps:
+	sh build/install-system-deps.sh
+
+binary: setup
+	$(BIN)/pyinstaller --noconfirm --clean ninjait.spec
+
+bench: setup
+	$(BIN)/python tests/bench/bench_storage.py
+
+clean:
+	rm -rf $(VENV) web/node_modules build/pyinstaller dist

@@ -1,0 +1,269 @@
+"""Storage engine: one interface, two relational backends.
+
+Store modules see only :class:`Conn` (``execute``/``all``/``one``/``value``)
+and the :class:`Database` entry points:
+
+* ``db.read()`` - a context manager lending a reader connection;
+* ``db.write(fn)`` - runs ``fn(conn)`` in one transaction and returns its
+  result only after the commit;
+* ``await db.awrite(fn)`` - the same from async code.
+
+SQL is written once, with ``?`` placeholders; the PostgreSQL backend rewrites
+it (see ``dialect.py``). On SQLite every write goes through one writer thread,
+which groups whatever writes are waiting into a single ``BEGIN IMMEDIATE``
+transaction (each inside its own savepoint, so one failing write does not
+undo its neighbours): many small writes share one fsync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import apsw
+
+from ninjait.settings import Settings
+
+log = logging.getLogger("ninjait.db")
+T = TypeVar("T")
+
+SQLITE_FILE = "ninjait.db"
+# How many queued writes one group commit may take; bounds the time a caller
+# waits behind others and the size of a rollback.
+GROUP_COMMIT_MAX = 512
+
+
+class DatabaseError(Exception):
+    """The database cannot be opened or used; the message says why."""
+
+
+class Conn(Protocol):
+    backend: str
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
+    def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None: ...
+    def value(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+    def script(self, sql: str) -> None: ...
+
+
+class Database(Protocol):
+    backend: str
+
+    def read(self) -> Any: ...
+    def write(self, fn: Callable[[Conn], T]) -> T: ...
+    def submit(self, fn: Callable[[Conn], T]) -> Future[T]: ...
+    def ping(self) -> None: ...
+    def size_bytes(self) -> int: ...
+    def close(self) -> None: ...
+
+
+class SqliteConn:
+    backend = "sqlite"
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: apsw.Connection) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.raw.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.raw.executemany(sql, rows)
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        cur = self.raw.execute(sql, params)
+        try:
+            cols = [d[0] for d in cur.get_description()]
+        except apsw.ExecutionCompleteError:
+            return []
+        return [dict(zip(cols, row)) for row in cur]
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        rows = self.all(sql, params)
+        return rows[0] if rows else None
+
+    def value(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        for row in self.raw.execute(sql, params):
+            return row[0]
+        return None
+
+    def script(self, sql: str) -> None:
+        self.raw.execute(sql)
+
+
+def _open_sqlite(path: Path, busy_timeout_ms: int, *, reader: bool) -> apsw.Connection:
+    try:
+        raw = apsw.Connection(str(path))
+        raw.set_busy_timeout(busy_timeout_ms)
+        if not reader:
+            mode = raw.execute("PRAGMA journal_mode=WAL").fetchall()[0][0]
+            if mode != "wal":
+                raise DatabaseError(f"{path}: cannot switch to WAL mode (got {mode})")
+        # FULL: an acknowledged write survives power loss, not just a crash;
+        # group commit keeps the fsync cost per write small.
+        raw.execute("PRAGMA synchronous=FULL")
+        raw.execute("PRAGMA foreign_keys=ON")
+        if reader:
+            raw.execute("PRAGMA query_only=ON")
+        # Touch the schema so a file that is not a database fails here, not later.
+        raw.execute("SELECT count(*) FROM sqlite_schema").fetchall()
+    except apsw.Error as exc:
+        raise DatabaseError(f"cannot open database {path}: {exc}") from None
+    return raw
+
+
+class SqliteDatabase:
+    backend = "sqlite"
+
+    def __init__(self, path: Path, *, readers: int = 4, busy_timeout_ms: int = 5000) -> None:
+        self.path = path
+        self._writer_conn = SqliteConn(_open_sqlite(path, busy_timeout_ms, reader=False))
+        self._readers: queue.SimpleQueue[SqliteConn] = queue.SimpleQueue()
+        self._all_readers = [
+            SqliteConn(_open_sqlite(path, busy_timeout_ms, reader=True)) for _ in range(readers)
+        ]
+        for conn in self._all_readers:
+            self._readers.put(conn)
+        self._jobs: queue.SimpleQueue[tuple[Callable[[Conn], Any], Future[Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._closed = False
+        self._writer = threading.Thread(target=self._write_loop, name="ninjait-db-writer", daemon=True)
+        self._writer.start()
+
+    @contextmanager
+    def read(self) -> Iterator[SqliteConn]:
+        if threading.current_thread() is self._writer:
+            # Inside a write: read your own uncommitted changes.
+            yield self._writer_conn
+            return
+        conn = self._readers.get()
+        try:
+            yield conn
+        finally:
+            self._readers.put(conn)
+
+    def submit(self, fn: Callable[[Conn], T]) -> Future[T]:
+        if self._closed:
+            raise DatabaseError("database is closed")
+        fut: Future[T] = Future()
+        self._jobs.put((fn, fut))
+        return fut
+
+    def write(self, fn: Callable[[Conn], T]) -> T:
+        if threading.current_thread() is self._writer:
+            return self._run_nested(fn)
+        return self.submit(fn).result()
+
+    async def awrite(self, fn: Callable[[Conn], T]) -> T:
+        return await asyncio.wrap_future(self.submit(fn))
+
+    def _run_nested(self, fn: Callable[[Conn], T]) -> T:
+        raw = self._writer_conn.raw
+        raw.execute("SAVEPOINT nested")
+        try:
+            result = fn(self._writer_conn)
+        except BaseException:
+            raw.execute("ROLLBACK TO nested")
+            raw.execute("RELEASE nested")
+            raise
+        raw.execute("RELEASE nested")
+        return result
+
+    def _write_loop(self) -> None:
+        raw = self._writer_conn.raw
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            batch = [job]
+            while len(batch) < GROUP_COMMIT_MAX:
+                try:
+                    nxt = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._jobs.put(None)  # finish this batch, then stop
+                    break
+                batch.append(nxt)
+            self._commit_batch(raw, batch)
+
+    def _commit_batch(self, raw: apsw.Connection, batch: list[tuple[Callable[[Conn], Any], Future[Any]]]) -> None:
+        outcomes: list[tuple[Future[Any], bool, Any]] = []
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+        except apsw.Error as exc:
+            for _, fut in batch:
+                fut.set_exception(DatabaseError(f"cannot start a write: {exc}"))
+            return
+        for fn, fut in batch:
+            if not fut.set_running_or_notify_cancel():
+                continue
+            raw.execute("SAVEPOINT job")
+            try:
+                result = fn(self._writer_conn)
+            except BaseException as exc:  # handed to the caller, never swallowed
+                raw.execute("ROLLBACK TO job")
+                raw.execute("RELEASE job")
+                outcomes.append((fut, False, exc))
+            else:
+                raw.execute("RELEASE job")
+                outcomes.append((fut, True, result))
+        try:
+            raw.execute("COMMIT")
+        except apsw.Error as exc:
+            if raw.in_transaction:
+                raw.execute("ROLLBACK")
+            for fut, _, _ in outcomes:
+                fut.set_exception(DatabaseError(f"commit failed: {exc}"))
+            return
+        # Callers hear back only after the commit.
+        for fut, ok, value in outcomes:
+            if ok:
+                fut.set_result(value)
+            else:
+                fut.set_exception(value)
+
+    def ping(self) -> None:
+        with self.read() as conn:
+            conn.value("SELECT 1")
+
+    def size_bytes(self) -> int:
+        total = 0
+        for suffix in ("", "-wal"):
+            p = Path(str(self.path) + suffix)
+            if p.exists():
+                total += p.stat().st_size
+        return total
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._jobs.put(None)
+        self._writer.join(timeout=30)
+        for conn in [self._writer_conn, *self._all_readers]:
+            conn.raw.close()
+
+
+def open_database(settings: Settings) -> Database:
+    """Open the backend the settings choose. Does not migrate."""
+    if settings.backend == "postgresql":
+        from ninjait.core.pg import PostgresDatabase
+
+        return PostgresDatabase(settings.database_url, max_size=settings.db_readers + 4)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteDatabase(
+        settings.data_dir / SQLITE_FILE,
+        readers=settings.db_readers,
+        busy_timeout_ms=settings.db_busy_timeout_ms,
+    )

@@ -1,0 +1,79 @@
+"""What a running appliance process holds: settings, database, event bus.
+
+Built once by ``serve``/``worker``/CLI commands and reachable from tasks
+through :func:`current`; HTTP handlers get the same objects from the app.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ninjait.core import queue
+from ninjait.core.db import Database, open_database
+from ninjait.core.events import EventBus
+from ninjait.core.migrate import migrate
+from ninjait.settings import Settings
+
+ANALYTICS_FILE = "analytics.duckdb"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    bus: EventBus = field(default_factory=EventBus)
+    started_at: float = field(default_factory=time.time)
+    tls_fingerprint: str = ""
+    _analytics: Any = None
+
+    @property
+    def analytics_path(self) -> Path:
+        return self.settings.data_dir / ANALYTICS_FILE
+
+    def analytics(self) -> Any:
+        """The DuckDB connection for rollups and reports; each thread should use .cursor()."""
+        if self._analytics is None:
+            import duckdb
+
+            self._analytics = duckdb.connect(str(self.analytics_path))
+        return self._analytics
+
+    def close(self) -> None:
+        if self._analytics is not None:
+            self._analytics.close()
+            self._analytics = None
+        self.db.close()
+
+
+_current: Runtime | None = None
+
+
+def current() -> Runtime:
+    if _current is None:
+        raise RuntimeError("the appliance runtime is not started")
+    return _current
+
+
+def start(settings: Settings, *, run_migrations: bool = True) -> Runtime:
+    """Open storage (migrating it), point the task queue at the data dir."""
+    global _current
+    db = open_database(settings)
+    try:
+        if run_migrations:
+            migrate(db)
+    except Exception:
+        db.close()
+        raise
+    queue.configure(settings.data_dir)
+    _current = Runtime(settings=settings, db=db)
+    return _current
+
+
+def stop() -> None:
+    global _current
+    if _current is not None:
+        _current.close()
+        _current = None

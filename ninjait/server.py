@@ -1,0 +1,120 @@
+"""`ninjait serve`: one process with the HTTPS server, the redirect port and the task consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+import uvloop
+
+from ninjait import __version__
+from ninjait.core import queue, runtime as rt
+from ninjait.core.tls import ensure_certificate
+from ninjait.settings import Settings
+
+log = logging.getLogger("ninjait.server")
+
+
+class StartupError(Exception):
+    """Serving cannot start; the message tells the operator what to fix."""
+
+
+def bind(host: str, port: int, setting: str) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise StartupError(f"port {port} on {host} is already in use (setting {setting})") from None
+        if exc.errno == errno.EACCES:
+            raise StartupError(f"no permission to listen on {host}:{port} (setting {setting})") from None
+        raise StartupError(f"cannot listen on {host}:{port} (setting {setting}): {exc.strerror}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+class _QuietServer(uvicorn.Server):
+    """A second server in the same loop: the main server owns the signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _redirect_app(https_port: int) -> Any:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        host = dict(scope["headers"]).get(b"host", b"localhost").decode("latin-1").rsplit(":", 1)[0]
+        path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
+        query = scope.get("query_string", b"").decode("latin-1")
+        target = f"https://{host}:{https_port}{path}" + (f"?{query}" if query else "")
+        await send({"type": "http.response.start", "status": 308,
+                    "headers": [(b"location", target.encode("latin-1")), (b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    return app
+
+
+def serve(settings: Settings) -> int:
+    started = time.perf_counter()
+    sockets = [bind(settings.host, settings.port, "port")]
+    if settings.http_port:
+        sockets.append(bind(settings.host, settings.http_port, "http_port"))
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    tls = ensure_certificate(settings)
+    runtime = rt.start(settings)
+    runtime.tls_fingerprint = tls.fingerprint
+
+    from ninjait.app import create_asgi  # after runtime: domains may read it at import
+
+    consumer = queue.start_in_process(settings.queue_workers) if settings.queue_in_process else None
+    main = uvicorn.Server(uvicorn.Config(
+        create_asgi(runtime), ssl_certfile=str(tls.cert), ssl_keyfile=str(tls.key),
+        loop="uvloop", http="httptools", lifespan="on", log_config=None, access_log=False,
+        server_header=False, timeout_keep_alive=75, timeout_graceful_shutdown=10,
+    ))
+    servers: list[tuple[uvicorn.Server, socket.socket]] = [(main, sockets[0])]
+    if settings.http_port:
+        redirect = _QuietServer(uvicorn.Config(
+            _redirect_app(settings.port), lifespan="off", log_config=None, access_log=False,
+            server_header=False, http="h11",
+        ))
+        servers.append((redirect, sockets[1]))
+
+    log.info("NinjaIT is ready", extra={"fields": {
+        "version": __version__, "url": f"{settings.base_url}/", "backend": runtime.db.backend,
+        "tls_fingerprint_sha256": tls.fingerprint, "startup_ms": round((time.perf_counter() - started) * 1000),
+    }})
+    print(f"NinjaIT {__version__} serving {settings.base_url}/", file=sys.stderr, flush=True)
+    print(f"TLS certificate SHA-256 fingerprint: {tls.fingerprint}", file=sys.stderr, flush=True)
+
+    async def run_all() -> None:
+        async def stop_others_when_main_ends() -> None:
+            await main.serve(sockets=[sockets[0]])
+            for server, _ in servers[1:]:
+                server.should_exit = True
+
+        await asyncio.gather(stop_others_when_main_ends(), *(s.serve(sockets=[sock]) for s, sock in servers[1:]))
+
+    try:
+        uvloop.run(run_all())
+    finally:
+        if consumer is not None:
+            consumer.stop(graceful=True)
+        rt.stop()
+        for sock in sockets:
+            sock.close()
+    return 0

@@ -1,0 +1,81 @@
+"""Page rendering shared by every domain: the Jinja engine and the error pages."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.response import Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.template.config import TemplateConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+
+from ninjait import __version__
+from ninjait.paths import TEMPLATES
+from ninjait.ui.nav import NAV
+
+log = logging.getLogger("ninjait.http")
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    def configure(engine: JinjaTemplateEngine) -> None:
+        engine.engine.globals.update(nav=NAV, version=__version__)
+        engine.engine.autoescape = True
+
+    return TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=configure)
+
+
+def wants_json(request: Request[Any, Any, Any]) -> bool:
+    if request.url.path.startswith("/api/"):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _error(request: Request[Any, Any, Any], status: int, title: str, detail: str) -> Response[Any]:
+    if wants_json(request):
+        return Response({"status_code": status, "detail": detail}, status_code=status, media_type=MediaType.JSON)
+    return Template(
+        template_name="errors/error.html",
+        context={"status": status, "title": title, "detail": detail, "path": request.url.path},
+        status_code=status,
+        media_type=MediaType.HTML,
+    )
+
+
+def not_found(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return _error(request, 404, "Page not found", "There is nothing at this address.")
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if exc.status_code >= 500:
+        return server_error(request, exc)
+    detail = exc.detail
+    if isinstance(exc.extra, dict) and exc.extra:
+        detail = f"{detail}: " + "; ".join(f"{k}: {v}" for k, v in exc.extra.items())
+    elif isinstance(exc.extra, list) and exc.extra:
+        detail = f"{detail}: " + "; ".join(
+            f"{e.get('key') or 'body'}: {e.get('message')}" if isinstance(e, dict) else str(e) for e in exc.extra
+        )
+    response = _error(request, exc.status_code, "Request refused", detail)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.error("unhandled error", exc_info=exc, extra={"fields": {"path": request.url.path}})
+    return _error(
+        request, HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong",
+        "The appliance hit an internal error. It has been logged with this request's id.",
+    )
+
+
+EXCEPTION_HANDLERS = {
+    NotFoundException: not_found,
+    HTTPException: http_error,
+    HTTP_500_INTERNAL_SERVER_ERROR: server_error,
+    Exception: server_error,
+}
