@@ -1,0 +1,170 @@
+"""The storage engine against the real backend of this run (SQLite file or PostgreSQL server)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from ninjait.core.db import Conn, Database, DatabaseError, SqliteDatabase, open_database
+from ninjait.core.migrate import Migration, MigrationError, SchemaTooNew, current_version, discover, migrate
+from ninjait.settings import Settings
+from tests.conftest import BACKEND
+
+sqlite_only = pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite-specific behaviour")
+
+
+def make_table(db: Database) -> None:
+    migrate(db, [*discover(), Migration(9001, "kv", "CREATE TABLE kv (id {{id}}, k TEXT UNIQUE NOT NULL, v BIGINT)")])
+
+
+def test_it_writes_and_reads_back(db: Database) -> None:
+    make_table(db)
+    new_id = db.write(lambda c: c.value("INSERT INTO kv (k, v) VALUES (?, ?) RETURNING id", ("a", 1)))
+    with db.read() as conn:
+        assert conn.one("SELECT k, v FROM kv WHERE id = ?", (new_id,)) == {"k": "a", "v": 1}
+        assert conn.all("SELECT k FROM kv WHERE k = ?", ("missing",)) == []
+        assert conn.value("SELECT count(*) FROM kv WHERE k LIKE 'a%'") == 1
+
+
+def test_a_failing_write_leaves_nothing_and_reports_the_error(db: Database) -> None:
+    make_table(db)
+
+    def half_then_fail(c: Conn) -> None:
+        c.execute("INSERT INTO kv (k, v) VALUES (?, ?)", ("half", 1))
+        c.execute("INSERT INTO kv (k, v) VALUES (?, ?)", ("half", 2))  # unique violation
+
+    with pytest.raises(Exception):
+        db.write(half_then_fail)
+    with db.read() as conn:
+        assert conn.value("SELECT count(*) FROM kv") == 0
+
+
+def test_concurrent_writers_all_commit_and_one_failure_spares_its_neighbours(db: Database) -> None:
+    make_table(db)
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        for i in range(50):
+            key = "dup" if (n, i) == (3, 7) else f"{n}-{i}"
+            try:
+                db.write(lambda c, key=key: c.execute("INSERT INTO kv (k, v) VALUES (?, ?)", (key, n)))
+            except Exception as exc:
+                errors.append(exc)
+
+    db.write(lambda c: c.execute("INSERT INTO kv (k, v) VALUES ('dup', 0)"))
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(errors) == 1
+    with db.read() as conn:
+        assert conn.value("SELECT count(*) FROM kv") == 8 * 50  # 399 new + the original 'dup'
+
+
+def test_the_caller_hears_back_only_after_commit(db: Database) -> None:
+    make_table(db)
+    future = db.submit(lambda c: c.value("INSERT INTO kv (k, v) VALUES ('x', 5) RETURNING v"))
+    assert future.result(timeout=10) == 5
+    with db.read() as conn:  # another connection sees it: it is committed
+        assert conn.value("SELECT v FROM kv WHERE k = 'x'") == 5
+
+
+@sqlite_only
+def test_writes_are_grouped_into_shared_transactions(db: Database) -> None:
+    make_table(db)
+    assert isinstance(db, SqliteDatabase)
+    commits = 0
+    raw = db._writer_conn.raw
+
+    def count_commit() -> bool:
+        nonlocal commits
+        commits += 1
+        return False
+
+    raw.set_commit_hook(count_commit)
+    futures = [db.submit(lambda c, i=i: c.execute("INSERT INTO kv (k, v) VALUES (?, ?)", (f"k{i}", i)))
+               for i in range(2000)]
+    for f in futures:
+        f.result(timeout=30)
+    raw.set_commit_hook(None)
+    assert 1 <= commits < 2000
+
+
+@sqlite_only
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(db: Database) -> None:
+    with db.read() as conn:
+        assert conn.value("PRAGMA journal_mode") == "wal"
+        assert conn.value("PRAGMA foreign_keys") == 1
+
+
+def test_foreign_keys_are_enforced(db: Database) -> None:
+    migrate(db, [*discover(), Migration(9002, "fk", """
+        CREATE TABLE parent (id {{id}});
+        CREATE TABLE child (id {{id}}, parent_id BIGINT NOT NULL REFERENCES parent(id));
+    """)])
+    with pytest.raises(Exception):
+        db.write(lambda c: c.execute("INSERT INTO child (parent_id) VALUES (42)"))
+
+
+def test_readers_do_not_see_uncommitted_writes(db: Database) -> None:
+    make_table(db)
+    inside = threading.Event()
+    release = threading.Event()
+
+    def slow_write(c: Conn) -> None:
+        c.execute("INSERT INTO kv (k, v) VALUES ('pending', 1)")
+        inside.set()
+        release.wait(10)
+
+    future = db.submit(slow_write)
+    assert inside.wait(10)
+    with db.read() as conn:
+        assert conn.value("SELECT count(*) FROM kv") == 0
+    release.set()
+    future.result(timeout=10)
+    with db.read() as conn:
+        assert conn.value("SELECT count(*) FROM kv") == 1
+
+
+def test_migrations_are_recorded_and_not_applied_twice(db: Database) -> None:
+    extra = Migration(9003, "once", "CREATE TABLE once_only (x BIGINT)")
+    assert migrate(db, [*discover(), extra]) == [9003]
+    assert migrate(db, [*discover(), extra]) == []
+    with db.read() as conn:
+        row = conn.one("SELECT name, checksum FROM schema_migrations WHERE version = 9003")
+    assert row == {"name": "once", "checksum": extra.checksum}
+
+
+def test_a_broken_migration_is_rolled_back_whole(db: Database) -> None:
+    bad = Migration(9004, "bad", "CREATE TABLE good_part (x BIGINT); CREATE TABLE broken (;")
+    with pytest.raises(MigrationError, match="9004_bad"):
+        migrate(db, [*discover(), bad])
+    assert current_version(db) == discover()[-1].version
+    with db.read() as conn:
+        assert conn.value("SELECT count(*) FROM schema_migrations WHERE version = 9004") == 0
+    # The table from the first statement must not exist: the migration is atomic.
+    with pytest.raises(Exception):
+        with db.read() as conn:
+            conn.value("SELECT count(*) FROM good_part")
+
+
+def test_it_refuses_a_database_newer_than_the_code(db: Database) -> None:
+    migrate(db, [*discover(), Migration(9999, "future", "CREATE TABLE future (x BIGINT)")])
+    with pytest.raises(SchemaTooNew, match="version 9999.*only knows up to"):
+        migrate(db, discover())
+
+
+@sqlite_only
+def test_it_explains_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "ninjait.db").write_bytes(b"this is not a database file at all" * 200)
+    with pytest.raises(DatabaseError, match="cannot open database"):
+        open_database(Settings(data_dir=data))
+
+
+def test_it_reports_its_size(db: Database) -> None:
+    assert db.size_bytes() > 0
