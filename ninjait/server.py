@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import errno
 import logging
+import signal
 import socket
 import sys
 import time
@@ -46,7 +47,11 @@ def bind(host: str, port: int, setting: str) -> socket.socket:
 
 
 class _QuietServer(uvicorn.Server):
-    """A second server in the same loop: the main server owns the signals."""
+    """A uvicorn server that leaves signals to us.
+
+    Stock uvicorn re-raises SIGTERM after its own shutdown, which would kill
+    the process before the task consumer and the database are closed.
+    """
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -81,7 +86,7 @@ def serve(settings: Settings) -> int:
     from ninjait.app import create_asgi  # after runtime: domains may read it at import
 
     consumer = queue.start_in_process(settings.queue_workers) if settings.queue_in_process else None
-    main = uvicorn.Server(uvicorn.Config(
+    main = _QuietServer(uvicorn.Config(
         create_asgi(runtime), ssl_certfile=str(tls.cert), ssl_keyfile=str(tls.key),
         loop="uvloop", http="httptools", lifespan="on", log_config=None, access_log=False,
         server_header=False, timeout_keep_alive=75, timeout_graceful_shutdown=10,
@@ -102,6 +107,10 @@ def serve(settings: Settings) -> int:
     print(f"TLS certificate SHA-256 fingerprint: {tls.fingerprint}", file=sys.stderr, flush=True)
 
     async def run_all() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, lambda: [setattr(s, "should_exit", True) for s, _ in servers])
+
         async def stop_others_when_main_ends() -> None:
             await main.serve(sockets=[sockets[0]])
             for server, _ in servers[1:]:

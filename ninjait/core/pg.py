@@ -58,6 +58,13 @@ class PostgresDatabase:
     def __init__(self, url: str, *, max_size: int = 8) -> None:
         self.url = url
         try:
+            # One plain connection first: its error says what is wrong (refused,
+            # bad password, no such database) where the pool would only time out.
+            psycopg.connect(url, connect_timeout=5).close()
+        except psycopg.Error as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DatabaseError(f"cannot connect to PostgreSQL: {reason}") from None
+        try:
             self._pool = ConnectionPool(url, min_size=1, max_size=max_size, open=True, timeout=10)
             self._pool.wait(timeout=10)
         except Exception as exc:  # psycopg_pool raises several types here

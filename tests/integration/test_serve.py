@@ -1,0 +1,123 @@
+"""`ninjait serve` as a real process on loopback."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import socket
+import ssl
+
+import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+import pytest
+
+from ninjait.core.edge import SECURITY_HEADERS
+from tests.support.appliance import Appliance
+from tests.support.net import free_port
+
+
+def test_it_answers_health_and_readiness_over_verified_https(appliance: Appliance) -> None:
+    with appliance.client() as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok", "checks": {"database": "ok", "queue": "ok"}}
+
+
+def test_it_serves_an_ecdsa_certificate_whose_fingerprint_it_prints(appliance: Appliance) -> None:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", appliance.port)) as raw, ctx.wrap_socket(raw) as tls:
+        der = tls.getpeercert(binary_form=True)
+    printed = re.search(r"fingerprint: ([0-9A-F:]{95})", appliance.log())
+    assert printed, appliance.log()
+    assert printed.group(1) == hashlib.sha256(der).digest().hex(":").upper()
+    key = x509.load_der_x509_certificate(der).public_key()
+    assert isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1"
+
+
+def test_every_response_carries_security_headers_and_a_request_id(appliance: Appliance) -> None:
+    with appliance.client() as client:
+        for path in ("/", "/healthz", "/no-such-page", "/static/app.css"):
+            r = client.get(path, headers={"X-Request-ID": "trace-42"})
+            for name, value in SECURITY_HEADERS:
+                assert r.headers[name.decode()] == value.decode(), (path, name)
+            assert r.headers["strict-transport-security"].startswith("max-age=")
+            assert r.headers["x-request-id"] == "trace-42"
+            assert "script-src 'self'" in r.headers["content-security-policy"]
+            assert "unsafe-inline" not in r.headers["content-security-policy"]
+        generated = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"}).headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{16}", generated)
+
+
+def test_the_home_page_renders_in_the_layout(appliance: Appliance) -> None:
+    with appliance.client() as client:
+        page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    for label in ("Devices", "Alerts", "Automation", "Patching", "Tickets", "Billing", "Reports", "Settings"):
+        assert f">{label}<" in page.text
+    assert "/vendor/htmx/htmx.min.js" in page.text and "/vendor/tabler/css/tabler.min.css" in page.text
+    assert "<script>" not in page.text  # CSP forbids inline scripts
+
+
+def test_front_end_libraries_come_from_the_npm_install(appliance: Appliance) -> None:
+    with appliance.client() as client:
+        htmx = client.get("/vendor/htmx/htmx.min.js")
+        css = client.get("/vendor/tabler/css/tabler.min.css")
+        outside = client.get("/vendor/htmx/../../package.json")
+    assert htmx.status_code == 200 and "htmx" in htmx.text
+    assert css.status_code == 200 and len(css.content) > 10_000
+    assert outside.status_code == 404
+
+
+def test_unknown_pages_get_a_404_page_or_json(appliance: Appliance) -> None:
+    with appliance.client() as client:
+        html = client.get("/nowhere")
+        api = client.get("/api/v1/nowhere")
+    assert html.status_code == 404 and "Page not found" in html.text and ">Devices<" in html.text
+    assert api.status_code == 404 and api.json()["status_code"] == 404
+
+
+def test_it_exposes_prometheus_metrics(appliance: Appliance) -> None:
+    with appliance.client() as client:
+        client.get("/healthz")
+        client.get("/nowhere")
+        text = client.get("/metrics").text
+    assert 'ninjait_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+    assert 'route="unmatched",status="404"' in text
+    assert "ninjait_http_request_duration_seconds_bucket" in text
+    assert re.search(r"^ninjait_queue_depth \d", text, re.M)
+    assert re.search(r"^ninjait_database_size_bytes [1-9]", text, re.M)
+
+
+def test_the_openapi_schema_is_served(appliance: Appliance) -> None:
+    with appliance.client() as client:
+        schema = client.get("/api/schema/openapi.json").json()
+    assert schema["info"]["title"] == "NinjaIT API"
+    assert "/healthz" in schema["paths"] and "/readyz" in schema["paths"]
+
+
+def test_the_http_port_only_redirects_to_https(data_dir, database_url) -> None:  # type: ignore[no-untyped-def]
+    http_port = free_port()
+    app = Appliance(data_dir, database_url, env={"NINJAIT_HTTP_PORT": str(http_port)}).start()
+    try:
+        r = httpx.get(f"http://127.0.0.1:{http_port}/devices?page=2", follow_redirects=False)
+        assert r.status_code == 308
+        assert r.headers["location"] == f"https://127.0.0.1:{app.port}/devices?page=2"
+    finally:
+        app.stop()
+
+
+def test_it_stops_cleanly_on_sigterm(appliance: Appliance) -> None:
+    assert appliance.stop() == 0
+    assert '"level": "error"' not in appliance.log()
+
+
+@pytest.mark.parametrize("sig_name", ["SIGINT"])
+def test_it_stops_cleanly_on_ctrl_c(data_dir, database_url, sig_name: str) -> None:  # type: ignore[no-untyped-def]
+    import signal
+
+    app = Appliance(data_dir, database_url).start()
+    assert app.stop(getattr(signal, sig_name)) == 0
