@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
+# A venv that lost its interpreter is not installed, whatever its stamp says.
+$(shell test -x $(BIN)/python || rm -f $(VENV)/.installed-*)
+
 .PHONY: run test test-sqlite test-postgresql setup system-deps binary bench clean
 
 run: setup

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import time
 from pathlib import Path
@@ -31,11 +32,11 @@ def test_it_runs_from_a_fresh_clone(tmp_path: Path) -> None:
         while time.monotonic() < deadline:
             assert proc.poll() is None, (tmp_path / "run.log").read_text()
             try:
-                r = httpx.get(f"https://127.0.0.1:{port}/healthz", verify=str(clone / "data/tls/cert.pem"),
+                r = httpx.get(f"https://127.0.0.1:{port}/healthz", verify=ssl.create_default_context(cafile=str(clone / "data/tls/cert.pem")),
                               timeout=2)
                 if r.status_code == 200:
                     break
-            except (httpx.TransportError, OSError):
+            except (httpx.TransportError, OSError, ssl.SSLError):
                 pass
             time.sleep(1)
         else:
@@ -45,5 +46,6 @@ def test_it_runs_from_a_fresh_clone(tmp_path: Path) -> None:
         assert httpx.get(f"https://127.0.0.1:{port}/vendor/htmx/htmx.min.js", verify=False).status_code == 200
         assert "serving https://localhost:" in (tmp_path / "run.log").read_text()
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=60)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=60)
