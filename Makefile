@@ -37,8 +37,9 @@ web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 system-deps:
 	sh build/install-system-deps.sh
 
+# `python -m`: the console scripts' #! lines are absolute paths to whichever checkout made the venv.
 binary: setup
-	$(BIN)/pyinstaller --noconfirm --clean ninjait.spec
+	$(BIN)/python -m PyInstaller --noconfirm --clean --workpath build/pyinstaller --distpath dist ninjait.spec
 
 bench: setup
 	$(BIN)/python tests/bench/bench_storage.py
