@@ -9,16 +9,22 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
+from litestar.utils.sync import AsyncCallable
 
 from ninjait import __version__
 from ninjait.core import queue
 from ninjait.core.edge import Edge
 from ninjait.core.runtime import Runtime
+from ninjait.audit import api as audit_api, service as audit_service, views as audit_views
 from ninjait.dashboard import views as dashboard_views
+from ninjait.identity import api as identity_api, views as identity_views
+from ninjait.identity.http import AuthMiddleware, access_guard, check_declarations
 from ninjait.ops import api as ops_api
 from ninjait.ops.metrics import gauge
 from ninjait.paths import NODE_MODULES, STATIC
 from ninjait.ui.pages import EXCEPTION_HANDLERS, template_config
+
+PUBLIC = {"public": True}
 
 # Front-end libraries installed from the npm registry by `make setup`.
 VENDOR_DIRS = {
@@ -28,17 +34,24 @@ VENDOR_DIRS = {
 
 
 def _static_routers() -> list[Any]:
-    routers = [create_static_files_router(path="/static", directories=[STATIC], name="static")]
+    routers = [create_static_files_router(path="/static", directories=[STATIC], name="static", opt=PUBLIC)]
     for name, folder in VENDOR_DIRS.items():
-        routers.append(create_static_files_router(path=f"/vendor/{name}", directories=[folder], name=f"vendor-{name}"))
+        routers.append(create_static_files_router(path=f"/vendor/{name}", directories=[folder], name=f"vendor-{name}",
+                                                  opt=PUBLIC))
     return routers
 
 
 def create_app(runtime: Runtime) -> Litestar:
     gauge("ninjait_queue_depth", "Tasks waiting in the queue", queue.queue_depth)
     gauge("ninjait_database_size_bytes", "Size of the relational database", runtime.db.size_bytes)
-    return Litestar(
-        route_handlers=[*ops_api.route_handlers, *dashboard_views.route_handlers, *_static_routers()],
+    audit_service.subscribe(runtime.bus, runtime.db)
+    app = Litestar(
+        route_handlers=[
+            *ops_api.route_handlers, *dashboard_views.route_handlers, *_static_routers(),
+            *identity_api.route_handlers, *identity_views._all_handlers(),
+            *audit_api.route_handlers, *audit_views.route_handlers,
+        ],
+        guards=[access_guard],
         state=State({"runtime": runtime}),
         template_config=template_config(),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
@@ -49,7 +62,23 @@ def create_app(runtime: Runtime) -> Litestar:
         debug=False,
         logging_config=None,  # ours (core/logs.py) is set up by the CLI
     )
+    _unwrap_double_thread_wrappers(app)
+    check_declarations(app)
+    return app
+
+
+def _unwrap_double_thread_wrappers(app: Litestar) -> None:
+    """Work around Litestar 2 calling ``on_registration`` twice for a GET handler that shares its path
+    with other methods: a ``sync_to_thread`` handler then gets wrapped twice and returns a coroutine
+    instead of its response (fixed upstream only in v3, litestar-org/litestar#4738)."""
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            fn = getattr(handler, "_fn", None)
+            while isinstance(fn, AsyncCallable) and isinstance(fn.func, AsyncCallable):
+                fn = fn.func
+            if fn is not None:
+                handler._fn = fn
 
 
 def create_asgi(runtime: Runtime) -> Edge:
-    return Edge(create_app(runtime))
+    return Edge(AuthMiddleware(create_app(runtime), runtime))

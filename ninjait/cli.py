@@ -118,7 +118,13 @@ def build_parser() -> Parser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         if name != "version":
             _add_settings_flags(p)
+    from ninjait.identity.cli import add_commands
+
+    NESTED.update(add_commands(sub, _add_settings_flags))
     return parser
+
+
+NESTED: dict[tuple[str, str], Command] = {}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -128,7 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.command:
             parser.print_help()
             return 2
-        handler, _ = COMMANDS[args.command]
+        action = getattr(args, "action", None)
+        handler = NESTED[(args.command, action)] if action else COMMANDS[args.command][0]
         settings = _settings(args) if args.command != "version" else Settings()
         return handler(settings, args)
     except CliError as exc:

@@ -82,6 +82,9 @@ def serve(settings: Settings) -> int:
     tls = ensure_certificate(settings)
     runtime = rt.start(settings)
     runtime.tls_fingerprint = tls.fingerprint
+    from ninjait.identity import authn
+
+    setup_token = authn.issue_setup_token(runtime)
 
     from ninjait.app import create_asgi  # after runtime: domains may read it at import
 
@@ -105,6 +108,10 @@ def serve(settings: Settings) -> int:
     }})
     print(f"NinjaIT {__version__} serving {settings.base_url}/", file=sys.stderr, flush=True)
     print(f"TLS certificate SHA-256 fingerprint: {tls.fingerprint}", file=sys.stderr, flush=True)
+    if setup_token:
+        # Only whoever can read this log can claim the fresh appliance (cf. ScreenConnect CVE-2024-1709).
+        print(f"First run: open {settings.base_url}/setup and enter the setup token {setup_token}",
+              file=sys.stderr, flush=True)
 
     async def run_all() -> None:
         loop = asyncio.get_running_loop()

@@ -144,6 +144,16 @@ SPECS: tuple[Spec, ...] = (
     Spec("queue_workers", _parse_int, 2, "Background task worker threads.", minimum=1, maximum=32),
     Spec("queue_in_process", _parse_bool, True,
          "Run the task consumer inside `ninjait serve`; set false when `ninjait worker` runs separately."),
+    Spec("session_idle_minutes", _parse_int, 60,
+         "A browser session ends after this many minutes without a request.", minimum=5, maximum=1440),
+    Spec("session_max_hours", _parse_int, 12,
+         "A browser session ends this many hours after login, whatever its activity.", minimum=1, maximum=720),
+    Spec("smtp_host", _parse_str, "", "SMTP server for outgoing e-mail (password resets, notifications); empty disables e-mail."),
+    Spec("smtp_port", _parse_int, 587, "SMTP port.", minimum=1, maximum=65535),
+    Spec("smtp_security", _parse_str, "starttls", "SMTP transport security.", choices=("starttls", "tls", "none")),
+    Spec("smtp_username", _parse_str, "", "SMTP login name; empty for none."),
+    Spec("smtp_password", _parse_str, "", "SMTP password.", secret=True),
+    Spec("smtp_from", _parse_str, "ninjait@localhost", "Sender address of outgoing e-mail."),
     Spec("log_level", _parse_str, "info", "Log level.", choices=("debug", "info", "warning", "error")),
     Spec("log_format", _parse_str, "auto",
          "Log format: json lines, human text, or auto (text on a terminal, json otherwise).",
@@ -168,6 +178,14 @@ class Settings:
     db_busy_timeout_ms: int = 5000
     queue_workers: int = 2
     queue_in_process: bool = True
+    session_idle_minutes: int = 60
+    session_max_hours: int = 12
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "ninjait@localhost"
     log_level: str = "info"
     log_format: str = "auto"
     # Where each value came from, for `ninjait check`.

@@ -62,3 +62,12 @@ def to_postgres(sql: str) -> str:
         return "%s" if m.group(2) else "%%"
 
     return _PG_PARTS.sub(part, sql)
+
+
+def lock_for_transaction(conn: object, key: int) -> None:
+    """Serialise writers of one thing (e.g. a hash chain) until the transaction ends.
+
+    SQLite needs nothing: all writes already go through one writer thread.
+    """
+    if getattr(conn, "backend", "") == "postgresql":
+        conn.execute("SELECT pg_advisory_xact_lock(?)", (key,))  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ninjait.core import queue
+from ninjait.core.crypto import Keyring, load_or_create_key
 from ninjait.core.db import Database, open_database
 from ninjait.core.events import EventBus
 from ninjait.core.migrate import migrate
@@ -28,6 +29,13 @@ class Runtime:
     started_at: float = field(default_factory=time.time)
     tls_fingerprint: str = ""
     _analytics: Any = None
+    _keyring: Any = None
+
+    @property
+    def keyring(self) -> Keyring:
+        if self._keyring is None:
+            self._keyring = Keyring(load_or_create_key(self.settings.data_dir))
+        return self._keyring
 
     @property
     def analytics_path(self) -> Path:

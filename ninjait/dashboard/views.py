@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 
-from litestar import get
+from typing import Any
+
+from litestar import Request, get
 from litestar.datastructures import State
 from litestar.response import Template
 
 from ninjait.core import queue
 from ninjait.core.runtime import Runtime
+from ninjait.ui.pages import page
 
 
 def _human_bytes(n: float) -> str:
@@ -20,8 +23,8 @@ def _human_bytes(n: float) -> str:
     return f"{n:.1f} TiB"
 
 
-@get("/", include_in_schema=False, sync_to_thread=True)
-def home(state: State) -> Template:
+@get("/", include_in_schema=False, opt={"authenticated": True}, sync_to_thread=True)
+def home(state: State, request: Request[Any, Any, Any]) -> Template:
     runtime: Runtime = state.runtime
     uptime = int(time.time() - runtime.started_at)
     status = {
@@ -32,7 +35,7 @@ def home(state: State) -> Template:
         "fingerprint": runtime.tls_fingerprint,
         "data_dir": str(runtime.settings.data_dir.resolve()),
     }
-    return Template(template_name="dashboard/home.html", context={"status": status, "active": "home"})
+    return page(request, "dashboard/home.html", status=status, active="home")
 
 
 route_handlers = [home]

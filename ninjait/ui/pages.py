@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.template.config import TemplateConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from ninjait import __version__
+from ninjait.core.errors import ServiceError, TooManyRequests
 from ninjait.paths import TEMPLATES
 from ninjait.ui.nav import NAV
 
@@ -22,9 +24,22 @@ log = logging.getLogger("ninjait.http")
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     def configure(engine: JinjaTemplateEngine) -> None:
         engine.engine.globals.update(nav=NAV, version=__version__)
+        engine.engine.filters["datetime"] = lambda ts: time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(int(ts)))
         engine.engine.autoescape = True
 
     return TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=configure)
+
+
+def page(request: Request[Any, Any, Any], template: str, *, status_code: int = 200, **context: Any) -> Template:
+    """Render a page with what every layout needs: who is signed in and the CSRF token."""
+    state = request.scope.get("state", {})
+    principal = state.get("principal")
+    session = state.get("session")
+    context.setdefault("active", "")
+    return Template(template_name=template, status_code=status_code, media_type=MediaType.HTML, context={
+        **context, "me": principal, "csrf": session.csrf_token if session else "",
+        "msg": request.query_params.get("msg", ""),
+    })
 
 
 def wants_json(request: Request[Any, Any, Any]) -> bool:
@@ -37,12 +52,7 @@ def wants_json(request: Request[Any, Any, Any]) -> bool:
 def _error(request: Request[Any, Any, Any], status: int, title: str, detail: str) -> Response[Any]:
     if wants_json(request):
         return Response({"status_code": status, "detail": detail}, status_code=status, media_type=MediaType.JSON)
-    return Template(
-        template_name="errors/error.html",
-        context={"status": status, "title": title, "detail": detail, "path": request.url.path},
-        status_code=status,
-        media_type=MediaType.HTML,
-    )
+    return page(request, "errors/error.html", status_code=status, title=title, detail=detail, status=status)
 
 
 def not_found(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -50,6 +60,13 @@ def not_found(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if exc.status_code == 401 and not wants_json(request):
+        from ninjait.identity.http import login_redirect_target
+
+        target = login_redirect_target(request.url.path, request.url.query)
+        if request.headers.get("hx-request"):
+            return Response(None, status_code=401, headers={"HX-Redirect": target})
+        return Redirect(target, status_code=303)
     if exc.status_code >= 500:
         return server_error(request, exc)
     detail = exc.detail
@@ -65,6 +82,21 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     return response
 
 
+def service_error(request: Request[Any, Any, Any], exc: ServiceError) -> Response[Any]:
+    titles = {400: "Request refused", 401: "Sign in needed", 403: "Not allowed", 404: "Not found",
+              409: "Conflict", 429: "Too many attempts"}
+    if wants_json(request):
+        body: dict[str, Any] = {"status_code": exc.status, "detail": exc.message}
+        if exc.field:
+            body["field"] = exc.field
+        response: Response[Any] = Response(body, status_code=exc.status, media_type=MediaType.JSON)
+    else:
+        response = _error(request, exc.status, titles.get(exc.status, "Request refused"), exc.message)
+    if isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.error("unhandled error", exc_info=exc, extra={"fields": {"path": request.url.path}})
     return _error(
@@ -74,6 +106,7 @@ def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
 
 
 EXCEPTION_HANDLERS = {
+    ServiceError: service_error,
     NotFoundException: not_found,
     HTTPException: http_error,
     HTTP_500_INTERNAL_SERVER_ERROR: server_error,
