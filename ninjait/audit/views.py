@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, get
+from litestar.params import FromQuery
 from litestar.response import Template
 
 from ninjait.audit import service
@@ -17,7 +18,7 @@ FILTERS = ("action", "user", "object_type", "since", "until")
 
 
 @get("/settings/audit", opt={"permission": "audit.read"}, include_in_schema=False, sync_to_thread=True)
-def audit_page(request: Request[Any, Any, Any], before_id: int | None = None) -> Template:
+def audit_page(request: Request[Any, Any, Any], before_id: FromQuery[int | None] = None) -> Template:
     filters = {k: request.query_params.get(k, "")[:200] for k in FILTERS}
     error = ""
     try:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.params import FromPath
 from litestar.response import Template
 
 from ninjait.core.errors import ServiceError
 from ninjait.identity import service
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.permissions import PERMISSIONS
-from ninjait.identity.views import Form, _back, field, rt, values
+from ninjait.identity.views import FormData, _back, field, rt, values
 from ninjait.ui.pages import page
 
 Req = Request[Any, Any, Any]
@@ -48,7 +49,7 @@ def users_page(request: Req) -> Template:
 
 
 @post("/settings/users", opt=perm("users.write"), include_in_schema=False, sync_to_thread=True)
-def users_create(request: Req, data: dict[str, Any] = Form) -> Response[Any]:
+def users_create(request: Req, data: FormData) -> Response[Any]:
     form = {k: field(data, k, 254) for k in ("email", "name")}
     password = field(data, "password", 1000)
     try:
@@ -59,7 +60,7 @@ def users_create(request: Req, data: dict[str, Any] = Form) -> Response[Any]:
     return _back("/settings/users", "user-created")
 
 
-def _user_page(request: Req, user_id: int, *, status_code: int = 200, error: str = "") -> Template:
+def _user_page(request: Req, user_id: FromPath[int], *, status_code: int = 200, error: str = "") -> Template:
     p = principal_of(request)
     return page(request, "identity/user_edit.html", status_code=status_code, active="settings", error=error,
                 user=service.get_user(rt(request), p, user_id), roles=service.list_roles(rt(request), p),
@@ -68,12 +69,12 @@ def _user_page(request: Req, user_id: int, *, status_code: int = 200, error: str
 
 
 @get("/settings/users/{user_id:int}", opt=perm("users.read"), include_in_schema=False, sync_to_thread=True)
-def user_page(request: Req, user_id: int) -> Template:
+def user_page(request: Req, user_id: FromPath[int]) -> Template:
     return _user_page(request, user_id)
 
 
 @post("/settings/users/{user_id:int}", opt=perm("users.write"), include_in_schema=False, sync_to_thread=True)
-def user_update(request: Req, user_id: int, data: dict[str, Any] = Form) -> Response[Any]:
+def user_update(request: Req, user_id: FromPath[int], data: FormData) -> Response[Any]:
     p = principal_of(request)
     try:
         service.update_user(rt(request), p, actor_of(request), user_id, name=field(data, "name", 200),
@@ -85,7 +86,7 @@ def user_update(request: Req, user_id: int, data: dict[str, Any] = Form) -> Resp
 
 
 @post("/settings/users/{user_id:int}/delete", opt=perm("users.delete"), include_in_schema=False, sync_to_thread=True)
-def user_delete(request: Req, user_id: int) -> Response[Any]:
+def user_delete(request: Req, user_id: FromPath[int]) -> Response[Any]:
     try:
         service.delete_user(rt(request), principal_of(request), actor_of(request), user_id)
     except ServiceError as exc:
@@ -108,7 +109,7 @@ def roles_page(request: Req) -> Template:
 
 
 @post("/settings/roles", opt=perm("users.write"), include_in_schema=False, sync_to_thread=True)
-def roles_create(request: Req, data: dict[str, Any] = Form) -> Response[Any]:
+def roles_create(request: Req, data: FormData) -> Response[Any]:
     form = {"name": field(data, "name", 100), "description": field(data, "description", 500),
             "permissions": values(data, "permissions")}
     try:
@@ -120,7 +121,7 @@ def roles_create(request: Req, data: dict[str, Any] = Form) -> Response[Any]:
 
 
 @post("/settings/roles/{role_id:int}", opt=perm("users.write"), include_in_schema=False, sync_to_thread=True)
-def role_update(request: Req, role_id: int, data: dict[str, Any] = Form) -> Response[Any]:
+def role_update(request: Req, role_id: FromPath[int], data: FormData) -> Response[Any]:
     try:
         service.update_role(rt(request), principal_of(request), actor_of(request), role_id, field(data, "name", 100),
                             field(data, "description", 500), values(data, "permissions"))
@@ -130,7 +131,7 @@ def role_update(request: Req, role_id: int, data: dict[str, Any] = Form) -> Resp
 
 
 @post("/settings/roles/{role_id:int}/delete", opt=perm("users.delete"), include_in_schema=False, sync_to_thread=True)
-def role_delete(request: Req, role_id: int) -> Response[Any]:
+def role_delete(request: Req, role_id: FromPath[int]) -> Response[Any]:
     try:
         service.delete_role(rt(request), principal_of(request), actor_of(request), role_id)
     except ServiceError as exc:
@@ -153,7 +154,7 @@ def organizations_page(request: Req) -> Template:
 
 
 @post("/settings/organizations", opt=perm("organizations.write"), include_in_schema=False, sync_to_thread=True)
-def organizations_create(request: Req, data: dict[str, Any] = Form) -> Response[Any]:
+def organizations_create(request: Req, data: FormData) -> Response[Any]:
     form = {"name": field(data, "name", 200), "notes": field(data, "notes")}
     try:
         org = service.create_organization(rt(request), principal_of(request), actor_of(request), form["name"],
@@ -163,7 +164,7 @@ def organizations_create(request: Req, data: dict[str, Any] = Form) -> Response[
     return _back(f"/settings/organizations/{org['id']}", "organization-created")
 
 
-def _org_page(request: Req, org_id: int, *, status_code: int = 200, error: str = "") -> Template:
+def _org_page(request: Req, org_id: FromPath[int], *, status_code: int = 200, error: str = "") -> Template:
     p = principal_of(request)
     return page(request, "identity/organization.html", status_code=status_code, active="settings", error=error,
                 org=service.get_organization(rt(request), p, org_id),
@@ -173,13 +174,13 @@ def _org_page(request: Req, org_id: int, *, status_code: int = 200, error: str =
 
 @get("/settings/organizations/{org_id:int}", opt=perm("organizations.read"), include_in_schema=False,
      sync_to_thread=True)
-def organization_page(request: Req, org_id: int) -> Template:
+def organization_page(request: Req, org_id: FromPath[int]) -> Template:
     return _org_page(request, org_id)
 
 
 @post("/settings/organizations/{org_id:int}", opt=perm("organizations.write"), include_in_schema=False,
       sync_to_thread=True)
-def organization_update(request: Req, org_id: int, data: dict[str, Any] = Form) -> Response[Any]:
+def organization_update(request: Req, org_id: FromPath[int], data: FormData) -> Response[Any]:
     try:
         service.update_organization(rt(request), principal_of(request), actor_of(request), org_id,
                                     field(data, "name", 200), field(data, "notes"))
@@ -190,14 +191,14 @@ def organization_update(request: Req, org_id: int, data: dict[str, Any] = Form) 
 
 @post("/settings/organizations/{org_id:int}/delete", opt=perm("organizations.delete"), include_in_schema=False,
       sync_to_thread=True)
-def organization_delete(request: Req, org_id: int) -> Response[Any]:
+def organization_delete(request: Req, org_id: FromPath[int]) -> Response[Any]:
     service.delete_organization(rt(request), principal_of(request), actor_of(request), org_id)
     return _back("/settings/organizations", "organization-deleted")
 
 
 @post("/settings/organizations/{org_id:int}/sites", opt=perm("organizations.write"), include_in_schema=False,
       sync_to_thread=True)
-def site_create(request: Req, org_id: int, data: dict[str, Any] = Form) -> Response[Any]:
+def site_create(request: Req, org_id: FromPath[int], data: FormData) -> Response[Any]:
     try:
         service.create_site(rt(request), principal_of(request), actor_of(request), org_id, field(data, "name", 200),
                             field(data, "address", 1000))
@@ -208,7 +209,7 @@ def site_create(request: Req, org_id: int, data: dict[str, Any] = Form) -> Respo
 
 @post("/settings/sites/{site_id:int}/delete", opt=perm("organizations.delete"), include_in_schema=False,
       sync_to_thread=True)
-def site_delete(request: Req, site_id: int) -> Response[Any]:
+def site_delete(request: Req, site_id: FromPath[int]) -> Response[Any]:
     p = principal_of(request)
     site = service.get_site(rt(request), p, site_id)
     service.delete_site(rt(request), p, actor_of(request), site_id)
@@ -224,7 +225,7 @@ def security_page(request: Req) -> Template:
 
 
 @post("/settings/security", opt=perm("settings.write"), include_in_schema=False, sync_to_thread=True)
-def security_update(request: Req, data: dict[str, Any] = Form) -> Response[Any]:
+def security_update(request: Req, data: FormData) -> Response[Any]:
     service.update_tenant_settings(rt(request), principal_of(request), actor_of(request),
                                    mfa_required=field(data, "mfa_required") == "on")
     return _back("/settings/security", "saved")

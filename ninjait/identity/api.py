@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from ninjait.core.runtime import Runtime
@@ -46,7 +47,7 @@ class MeController(Controller):
         return convert(authn.list_sessions(rt(request), principal_of(request)), list[Session])  # type: ignore[return-value]
 
     @delete("/sessions/{handle:str}", sync_to_thread=True, status_code=HTTP_204_NO_CONTENT)
-    def revoke_session(self, request: Req, handle: str) -> None:
+    def revoke_session(self, request: Req, handle: FromPath[str]) -> None:
         authn.revoke_session(rt(request), principal_of(request), actor_of(request), handle)
 
     @get("/tokens", sync_to_thread=True)
@@ -54,14 +55,14 @@ class MeController(Controller):
         return convert(authn.list_api_tokens(rt(request), principal_of(request)), list[ApiToken])  # type: ignore[return-value]
 
     @post("/tokens", sync_to_thread=True)
-    def create_token(self, request: Req, data: ApiTokenIn) -> ApiTokenCreated:
+    def create_token(self, request: Req, data: JSONBody[ApiTokenIn]) -> ApiTokenCreated:
         """The token is shown in this answer only; store it now."""
         created = authn.create_api_token(rt(request), principal_of(request), actor_of(request), data.name,
                                          list(data.permissions), data.expires_in_days)
         return convert(created, ApiTokenCreated)  # type: ignore[return-value]
 
     @delete("/tokens/{token_id:int}", sync_to_thread=True, status_code=HTTP_204_NO_CONTENT)
-    def revoke_token(self, request: Req, token_id: int) -> None:
+    def revoke_token(self, request: Req, token_id: FromPath[int]) -> None:
         authn.revoke_api_token(rt(request), principal_of(request), actor_of(request), token_id)
 
 
@@ -74,31 +75,31 @@ class OrganizationController(Controller):
         return convert(service.list_organizations(rt(request), principal_of(request)), list[Organization])  # type: ignore[return-value]
 
     @post("/", opt={"permission": "organizations.write"}, sync_to_thread=True)
-    def create(self, request: Req, data: OrganizationIn) -> Organization:
+    def create(self, request: Req, data: JSONBody[OrganizationIn]) -> Organization:
         row = service.create_organization(rt(request), principal_of(request), actor_of(request), data.name, data.notes)
         return convert(row, Organization)  # type: ignore[return-value]
 
     @get("/{org_id:int}", opt={"permission": "organizations.read"}, sync_to_thread=True)
-    def show(self, request: Req, org_id: int) -> Organization:
+    def show(self, request: Req, org_id: FromPath[int]) -> Organization:
         return convert(service.get_organization(rt(request), principal_of(request), org_id), Organization)  # type: ignore[return-value]
 
     @patch("/{org_id:int}", opt={"permission": "organizations.write"}, sync_to_thread=True)
-    def update(self, request: Req, org_id: int, data: OrganizationPatch) -> Organization:
+    def update(self, request: Req, org_id: FromPath[int], data: JSONBody[OrganizationPatch]) -> Organization:
         row = service.update_organization(rt(request), principal_of(request), actor_of(request), org_id, data.name,
                                           data.notes)
         return convert(row, Organization)  # type: ignore[return-value]
 
     @delete("/{org_id:int}", opt={"permission": "organizations.delete"}, sync_to_thread=True,
             status_code=HTTP_204_NO_CONTENT)
-    def remove(self, request: Req, org_id: int) -> None:
+    def remove(self, request: Req, org_id: FromPath[int]) -> None:
         service.delete_organization(rt(request), principal_of(request), actor_of(request), org_id)
 
     @get("/{org_id:int}/sites", opt={"permission": "organizations.read"}, sync_to_thread=True)
-    def sites(self, request: Req, org_id: int) -> list[Site]:
+    def sites(self, request: Req, org_id: FromPath[int]) -> list[Site]:
         return convert(service.list_sites(rt(request), principal_of(request), org_id), list[Site])  # type: ignore[return-value]
 
     @post("/{org_id:int}/sites", opt={"permission": "organizations.write"}, sync_to_thread=True)
-    def create_site(self, request: Req, org_id: int, data: SiteIn) -> Site:
+    def create_site(self, request: Req, org_id: FromPath[int], data: JSONBody[SiteIn]) -> Site:
         row = service.create_site(rt(request), principal_of(request), actor_of(request), org_id, data.name, data.address)
         return convert(row, Site)  # type: ignore[return-value]
 
@@ -108,18 +109,18 @@ class SiteController(Controller):
     tags = ["organizations"]
 
     @get("/{site_id:int}", opt={"permission": "organizations.read"}, sync_to_thread=True)
-    def show(self, request: Req, site_id: int) -> Site:
+    def show(self, request: Req, site_id: FromPath[int]) -> Site:
         return convert(service.get_site(rt(request), principal_of(request), site_id), Site)  # type: ignore[return-value]
 
     @patch("/{site_id:int}", opt={"permission": "organizations.write"}, sync_to_thread=True)
-    def update(self, request: Req, site_id: int, data: SitePatch) -> Site:
+    def update(self, request: Req, site_id: FromPath[int], data: JSONBody[SitePatch]) -> Site:
         row = service.update_site(rt(request), principal_of(request), actor_of(request), site_id, data.name,
                                   data.address)
         return convert(row, Site)  # type: ignore[return-value]
 
     @delete("/{site_id:int}", opt={"permission": "organizations.delete"}, sync_to_thread=True,
             status_code=HTTP_204_NO_CONTENT)
-    def remove(self, request: Req, site_id: int) -> None:
+    def remove(self, request: Req, site_id: FromPath[int]) -> None:
         service.delete_site(rt(request), principal_of(request), actor_of(request), site_id)
 
 
@@ -132,24 +133,24 @@ class UserController(Controller):
         return convert(service.list_users(rt(request), principal_of(request)), list[User])  # type: ignore[return-value]
 
     @post("/", opt={"permission": "users.write"}, sync_to_thread=True)
-    def create(self, request: Req, data: UserIn) -> User:
+    def create(self, request: Req, data: JSONBody[UserIn]) -> User:
         row = service.create_user(rt(request), principal_of(request), actor_of(request), data.email, data.name,
                                   data.password, _assignments(data.roles) or [])
         return convert(row, User)  # type: ignore[return-value]
 
     @get("/{user_id:int}", opt={"permission": "users.read"}, sync_to_thread=True)
-    def show(self, request: Req, user_id: int) -> User:
+    def show(self, request: Req, user_id: FromPath[int]) -> User:
         return convert(service.get_user(rt(request), principal_of(request), user_id), User)  # type: ignore[return-value]
 
     @patch("/{user_id:int}", opt={"permission": "users.write"}, sync_to_thread=True)
-    def update(self, request: Req, user_id: int, data: UserPatch) -> User:
+    def update(self, request: Req, user_id: FromPath[int], data: JSONBody[UserPatch]) -> User:
         row = service.update_user(rt(request), principal_of(request), actor_of(request), user_id, data.name,
                                   data.disabled, _assignments(data.roles))
         return convert(row, User)  # type: ignore[return-value]
 
     @delete("/{user_id:int}", opt={"permission": "users.delete"}, sync_to_thread=True,
             status_code=HTTP_204_NO_CONTENT)
-    def remove(self, request: Req, user_id: int) -> None:
+    def remove(self, request: Req, user_id: FromPath[int]) -> None:
         service.delete_user(rt(request), principal_of(request), actor_of(request), user_id)
 
 
@@ -162,24 +163,24 @@ class RoleController(Controller):
         return convert(service.list_roles(rt(request), principal_of(request)), list[Role])  # type: ignore[return-value]
 
     @post("/", opt={"permission": "users.write"}, sync_to_thread=True)
-    def create(self, request: Req, data: RoleIn) -> Role:
+    def create(self, request: Req, data: JSONBody[RoleIn]) -> Role:
         row = service.create_role(rt(request), principal_of(request), actor_of(request), data.name, data.description,
                                   list(data.permissions))
         return convert(row, Role)  # type: ignore[return-value]
 
     @get("/{role_id:int}", opt={"permission": "users.read"}, sync_to_thread=True)
-    def show(self, request: Req, role_id: int) -> Role:
+    def show(self, request: Req, role_id: FromPath[int]) -> Role:
         return convert(service.get_role(rt(request), principal_of(request), role_id), Role)  # type: ignore[return-value]
 
     @patch("/{role_id:int}", opt={"permission": "users.write"}, sync_to_thread=True)
-    def update(self, request: Req, role_id: int, data: RolePatch) -> Role:
+    def update(self, request: Req, role_id: FromPath[int], data: JSONBody[RolePatch]) -> Role:
         row = service.update_role(rt(request), principal_of(request), actor_of(request), role_id, data.name,
                                   data.description, list(data.permissions) if data.permissions is not None else None)
         return convert(row, Role)  # type: ignore[return-value]
 
     @delete("/{role_id:int}", opt={"permission": "users.delete"}, sync_to_thread=True,
             status_code=HTTP_204_NO_CONTENT)
-    def remove(self, request: Req, role_id: int) -> None:
+    def remove(self, request: Req, role_id: FromPath[int]) -> None:
         service.delete_role(rt(request), principal_of(request), actor_of(request), role_id)
 
 
@@ -198,7 +199,7 @@ class TenantController(Controller):
         return convert(service.get_tenant(rt(request), principal_of(request).tenant_id), Tenant)  # type: ignore[return-value]
 
     @patch("/tenant", opt={"permission": "settings.write"}, sync_to_thread=True)
-    def update_current(self, request: Req, data: TenantPatch) -> Tenant:
+    def update_current(self, request: Req, data: JSONBody[TenantPatch]) -> Tenant:
         row = service.update_tenant_settings(rt(request), principal_of(request), actor_of(request), name=data.name,
                                              mfa_required=data.mfa_required)
         return convert(row, Tenant)  # type: ignore[return-value]
@@ -208,7 +209,7 @@ class TenantController(Controller):
         return convert(service.list_tenants(rt(request)), list[Tenant])  # type: ignore[return-value]
 
     @post("/tenants", opt={"permission": "tenants.manage"}, sync_to_thread=True)
-    def create(self, request: Req, data: TenantIn) -> Tenant:
+    def create(self, request: Req, data: JSONBody[TenantIn]) -> Tenant:
         row = service.create_tenant(rt(request), actor_of(request), data.name, data.slug, data.mfa_required)
         return convert(row, Tenant)  # type: ignore[return-value]
 
@@ -219,7 +220,7 @@ class PasswordResetController(Controller):
     opt = {"public": True}
 
     @post("/", sync_to_thread=True, status_code=202)
-    def request_reset(self, request: Req, data: PasswordResetRequest) -> dict[str, str]:
+    def request_reset(self, request: Req, data: JSONBody[PasswordResetRequest]) -> dict[str, str]:
         """Sends a reset link when the address belongs to an account; the answer is the same either way."""
         from ninjait.identity import tasks
 
@@ -229,7 +230,7 @@ class PasswordResetController(Controller):
         return {"status": "if that address has an account, a reset link is on its way"}
 
     @post("/confirm", sync_to_thread=True)
-    def confirm(self, request: Req, data: PasswordResetConfirm) -> dict[str, str]:
+    def confirm(self, request: Req, data: JSONBody[PasswordResetConfirm]) -> dict[str, str]:
         authn.reset_password(rt(request), data.token, data.password, client_ip(request))
         return {"status": "password changed; sign in with the new password"}
 

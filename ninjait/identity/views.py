@@ -6,8 +6,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from ninjait.core import logs
@@ -20,7 +19,7 @@ from ninjait.ui import nav
 from ninjait.ui.pages import page
 
 Req = Request[Any, Any, Any]
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+FormData = URLEncodedBody[dict[str, Any]]
 PUBLIC = {"public": True}
 SIGNED_IN = {"authenticated": True}
 MAX_FIELD = 5000
@@ -59,14 +58,14 @@ def _back(path: str, msg: str) -> Redirect:
 # --- sign in -------------------------------------------------------------------------------
 
 @get("/login", opt=PUBLIC, include_in_schema=False, sync_to_thread=True)
-def login_page(request: Req, next: str = "/") -> Template:
+def login_page(request: Req, next: FromQuery[str] = "/") -> Template:
     if not authn.users_exist(rt(request)):
         return page(request, "identity/login.html", next=_safe_next(next), error="", email="", first_run=True)
     return page(request, "identity/login.html", next=_safe_next(next), error="", email="", first_run=False)
 
 
 @post("/login", opt=PUBLIC, include_in_schema=False, sync_to_thread=True)
-def login_submit(request: Req, data: dict[str, Any] = Form) -> Response[Any]:
+def login_submit(request: Req, data: FormData) -> Response[Any]:
     email, target = field(data, "email", 254), _safe_next(field(data, "next", 2000) or "/")
     try:
         outcome = authn.login_password(rt(request), email, field(data, "password", 1000), client_ip(request),
@@ -83,12 +82,12 @@ def login_submit(request: Req, data: dict[str, Any] = Form) -> Response[Any]:
 
 
 @get("/login/mfa", opt={"stage": "mfa"}, include_in_schema=False, sync_to_thread=False)
-def mfa_page(request: Req, next: str = "/") -> Template:
+def mfa_page(request: Req, next: FromQuery[str] = "/") -> Template:
     return page(request, "identity/mfa.html", next=_safe_next(next), error="")
 
 
 @post("/login/mfa", opt={"stage": "mfa"}, include_in_schema=False, sync_to_thread=True)
-def mfa_submit(request: Req, data: dict[str, Any] = Form) -> Response[Any]:
+def mfa_submit(request: Req, data: FormData) -> Response[Any]:
     info = session_of(request)
     target = _safe_next(field(data, "next", 2000) or "/")
     if info is None or info.stage == "full":
@@ -102,7 +101,7 @@ def mfa_submit(request: Req, data: dict[str, Any] = Form) -> Response[Any]:
 
 
 @get("/account/mfa/setup", opt={"stage": "enrol"}, include_in_schema=False, sync_to_thread=True)
-def enrol_page(request: Req, required: str = "") -> Response[Any]:
+def enrol_page(request: Req, required: FromQuery[str] = "") -> Response[Any]:
     info = session_of(request)
     assert info is not None
     try:
@@ -113,7 +112,7 @@ def enrol_page(request: Req, required: str = "") -> Response[Any]:
 
 
 @post("/account/mfa/setup", opt={"stage": "enrol"}, include_in_schema=False, sync_to_thread=True)
-def enrol_submit(request: Req, data: dict[str, Any] = Form) -> Response[Any]:
+def enrol_submit(request: Req, data: FormData) -> Response[Any]:
     info = session_of(request)
     assert info is not None
     try:
@@ -147,7 +146,7 @@ def setup_page(request: Req) -> Response[Any]:
 
 
 @post("/setup", opt=PUBLIC, include_in_schema=False, sync_to_thread=True)
-def setup_submit(request: Req, data: dict[str, Any] = Form) -> Response[Any]:
+def setup_submit(request: Req, data: FormData) -> Response[Any]:
     values = {k: field(data, k, 254) for k in ("email", "name", "tenant_name")}
     try:
         authn.complete_setup(rt(request), field(data, "token", 200), values["email"], field(data, "password", 1000),
@@ -165,7 +164,7 @@ def forgot_page(request: Req) -> Template:
 
 
 @post("/forgot-password", opt=PUBLIC, include_in_schema=False, sync_to_thread=True)
-def forgot_submit(request: Req, data: dict[str, Any] = Form) -> Template:
+def forgot_submit(request: Req, data: FormData) -> Template:
     from ninjait.identity import tasks
 
     email = field(data, "email", 254)
@@ -179,12 +178,12 @@ def forgot_submit(request: Req, data: dict[str, Any] = Form) -> Template:
 
 
 @get("/reset-password", opt=PUBLIC, include_in_schema=False, sync_to_thread=False)
-def reset_page(request: Req, token: str = "") -> Template:
+def reset_page(request: Req, token: FromQuery[str] = "") -> Template:
     return page(request, "identity/reset.html", token=token[:200], error="")
 
 
 @post("/reset-password", opt=PUBLIC, include_in_schema=False, sync_to_thread=True)
-def reset_submit(request: Req, data: dict[str, Any] = Form) -> Response[Any]:
+def reset_submit(request: Req, data: FormData) -> Response[Any]:
     token = field(data, "token", 200)
     try:
         authn.reset_password(rt(request), token, field(data, "password", 1000), client_ip(request),
@@ -214,7 +213,7 @@ def account_page(request: Req) -> Template:
 
 
 @post("/account/password", opt=SIGNED_IN, include_in_schema=False, sync_to_thread=True)
-def account_password(request: Req, data: dict[str, Any] = Form) -> Response[Any]:
+def account_password(request: Req, data: FormData) -> Response[Any]:
     try:
         token = authn.change_password(rt(request), principal_of(request), actor_of(request),
                                       field(data, "current", 1000), field(data, "new", 1000), client_ip(request),
@@ -225,7 +224,7 @@ def account_password(request: Req, data: dict[str, Any] = Form) -> Response[Any]
 
 
 @post("/account/mfa/disable", opt=SIGNED_IN, include_in_schema=False, sync_to_thread=True)
-def account_mfa_disable(request: Req, data: dict[str, Any] = Form) -> Response[Any]:
+def account_mfa_disable(request: Req, data: FormData) -> Response[Any]:
     try:
         authn.disable_mfa(rt(request), principal_of(request), actor_of(request), field(data, "password", 1000))
     except ServiceError as exc:
@@ -243,7 +242,7 @@ def account_backup_codes(request: Req) -> Response[Any]:
 
 
 @post("/account/sessions/{handle:str}/revoke", opt=SIGNED_IN, include_in_schema=False, sync_to_thread=True)
-def account_session_revoke(request: Req, handle: str) -> Response[Any]:
+def account_session_revoke(request: Req, handle: FromPath[str]) -> Response[Any]:
     authn.revoke_session(rt(request), principal_of(request), actor_of(request), handle[:32])
     return _back("/account", "session-revoked")
 
@@ -256,7 +255,7 @@ def values(data: dict[str, Any], name: str, limit: int = 200) -> list[str]:
 
 
 @post("/account/tokens", opt=SIGNED_IN, include_in_schema=False, sync_to_thread=True)
-def account_token_create(request: Req, data: dict[str, Any] = Form) -> Response[Any]:
+def account_token_create(request: Req, data: FormData) -> Response[Any]:
     days = field(data, "expires_in_days", 10).strip()
     try:
         created = authn.create_api_token(rt(request), principal_of(request), actor_of(request), field(data, "name", 200),
@@ -269,7 +268,7 @@ def account_token_create(request: Req, data: dict[str, Any] = Form) -> Response[
 
 
 @post("/account/tokens/{token_id:int}/revoke", opt=SIGNED_IN, include_in_schema=False, sync_to_thread=True)
-def account_token_revoke(request: Req, token_id: int) -> Response[Any]:
+def account_token_revoke(request: Req, token_id: FromPath[int]) -> Response[Any]:
     authn.revoke_api_token(rt(request), principal_of(request), actor_of(request), token_id)
     return _back("/account", "token-revoked")
 

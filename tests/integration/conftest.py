@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ninjait.settings import Settings
+from tests.support.appliance import Appliance
+from tests.support.identity import World, seed_world
+
+
+@pytest.fixture(scope="module")
+def world_app(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[tuple[Appliance, World]]:
+    """One appliance per test module with two seeded tenants (A and B)."""
+    from tests.conftest import BACKEND
+
+    database_url = request.getfixturevalue("pg_server").new_database() if BACKEND == "postgresql" else ""
+    data_dir = tmp_path_factory.mktemp("world") / "data"
+    data_dir.mkdir(parents=True)
+    world = seed_world(Settings(data_dir=data_dir, database_url=database_url))
+    app = Appliance(data_dir, database_url).start()
+    yield app, world
+    app.stop()

@@ -1,0 +1,149 @@
+"""Walks every route the app registers, so a new route is covered without editing this file.
+
+* without a session: 401 (API) or a redirect to the login page (pages);
+* as a Read-Only user: 403 on every state-changing route that needs a permission;
+* as an admin of another tenant: 404 on every route that names an object.
+
+Self-service routes (declared ``authenticated`` or ``stage``: your own password, MFA, sessions,
+tokens, sign-out) act only on the caller's own account and are open to every signed-in user.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ninjait.settings import Settings
+from tests.support.identity import Browser
+
+PARAM = re.compile(r"\{(\w+):(\w+)\}")
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def route_table() -> list[tuple[str, str, dict[str, Any]]]:
+    from ninjait.app import create_app
+    from ninjait.core import runtime as rt_mod
+
+    runtime = rt_mod.start(Settings(data_dir=Path(tempfile.mkdtemp()) / "data"))
+    try:
+        app = create_app(runtime)
+        table = []
+        for route in app.routes:
+            for handler in getattr(route, "route_handlers", ()):
+                for method in sorted(getattr(handler, "http_methods", ())):
+                    if method in ("OPTIONS", "HEAD"):
+                        continue
+                    table.append((method, route.path, dict(handler.opt)))
+        return table
+    finally:
+        rt_mod.stop()
+
+
+ROUTES = route_table()
+PROTECTED = [(m, p, o) for m, p, o in ROUTES if not o.get("public")]
+
+
+def fill(path: str, values: dict[str, Any]) -> str:
+    def one(m: re.Match[str]) -> str:
+        name = m.group(1)
+        assert name in values, f"route {path}: add an object for parameter {name!r} to this test"
+        return str(values[name])
+
+    return PARAM.sub(one, path)
+
+
+def body_for(method: str, path: str) -> dict[str, Any]:
+    if method not in UNSAFE:
+        return {}
+    if path.startswith("/api/"):
+        return {"json": {"name": "Changed by an intruder"}}  # a field every object's body accepts
+    return {"data": {"name": "Changed by an intruder", "address": "x", "notes": "x"}}
+
+
+def test_the_route_table_is_not_empty() -> None:
+    assert len(PROTECTED) > 40
+    assert any(p.startswith("/api/v1/users") for _, p, _ in PROTECTED)
+
+
+@pytest.mark.parametrize(("method", "path"), [(m, p) for m, p, _ in PROTECTED])
+def test_it_refuses_requests_without_a_session(world_app, method: str, path: str) -> None:  # type: ignore[no-untyped-def]
+    app, _ = world_app
+    url = fill(path, {"org_id": 1, "site_id": 1, "user_id": 1, "role_id": 1, "token_id": 1, "handle": "x" * 16})
+    with app.client() as client:
+        r = client.request(method, url, **body_for(method, path))
+    if path.startswith("/api/"):
+        assert r.status_code == 401, (method, url, r.status_code)
+    else:
+        assert r.status_code in (303, 401), (method, url, r.status_code)
+        if r.status_code == 303:
+            assert r.headers["location"].startswith("/login?next=")
+
+
+@pytest.fixture(scope="module")
+def read_only(world_app):  # type: ignore[no-untyped-def]
+    app, world = world_app
+    browser = Browser(app).login(world.people["a-readonly"])
+    yield browser
+    browser.close()
+
+
+@pytest.mark.parametrize(("method", "path"),
+                         [(m, p) for m, p, o in PROTECTED if m in UNSAFE and o.get("permission")])
+def test_read_only_users_cannot_change_anything(world_app, read_only, method: str, path: str) -> None:  # type: ignore[no-untyped-def]
+    _, world = world_app
+    url = fill(path, {"org_id": world.orgs["a"], "site_id": world.sites["a"],
+                      "user_id": world.people["a-technician"].user_id, "role_id": 5, "token_id": 1,
+                      "handle": "x" * 16})
+    r = read_only.request(method, url, **body_for(method, path))
+    assert r.status_code == 403, (method, url, r.status_code, r.text[:200])
+
+
+@pytest.fixture(scope="module")
+def objects_of_a(world_app):  # type: ignore[no-untyped-def]
+    """Ids of tenant A's objects, including a custom role, an API token and a session."""
+    app, world = world_app
+    admin = Browser(app).login(world.people["a-organizationadmin"])
+    role = admin.post("/api/v1/roles", json={"name": "Auditors", "permissions": ["audit.read"]}).json()
+    token = admin.post("/api/v1/me/tokens", json={"name": "ci", "permissions": ["devices.read"]}).json()
+    session = admin.get("/api/v1/me/sessions").json()[0]
+    yield {"org_id": world.orgs["a"], "site_id": world.sites["a"], "user_id": world.people["a-technician"].user_id,
+           "role_id": role["id"], "token_id": token["id"], "handle": session["id"]}
+    admin.close()
+
+
+@pytest.fixture(scope="module")
+def intruder(world_app):  # type: ignore[no-untyped-def]
+    app, world = world_app
+    browser = Browser(app).login(world.people["b-organizationadmin"])
+    yield browser
+    browser.close()
+
+
+OBJECT_ROUTES = [(m, p) for m, p, _ in PROTECTED if PARAM.search(p)]
+
+
+@pytest.mark.parametrize(("method", "path"), OBJECT_ROUTES)
+def test_another_tenant_gets_404_for_every_object(world_app, objects_of_a, intruder, method: str,  # type: ignore[no-untyped-def]
+                                                 path: str) -> None:
+    url = fill(path, objects_of_a)
+    r = intruder.request(method, url, **body_for(method, path))
+    assert r.status_code == 404, (method, url, r.status_code, r.text[:200])
+
+
+def test_tenant_a_objects_survived_the_intruder(world_app, objects_of_a) -> None:  # type: ignore[no-untyped-def]
+    app, world = world_app
+    admin = Browser(app).login(world.people["a-organizationadmin"])
+    try:
+        org = admin.get(f"/api/v1/organizations/{objects_of_a['org_id']}").json()
+        assert org["name"] == "Customer A"
+        assert admin.get(f"/api/v1/roles/{objects_of_a['role_id']}").json()["name"] == "Auditors"
+        tokens = admin.get("/api/v1/me/tokens").json()
+        assert any(t["id"] == objects_of_a["token_id"] and t["revoked_at"] is None for t in tokens)
+        names = [u["email"] for u in admin.get("/api/v1/users").json()]
+        assert world.people["a-technician"].email in names
+    finally:
+        admin.close()
