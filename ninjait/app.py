@@ -15,13 +15,14 @@ from ninjait import __version__
 from ninjait.core import queue
 from ninjait.core.edge import Edge
 from ninjait.core.runtime import Runtime
-from ninjait.audit import api as audit_api, service as audit_service, views as audit_views
+from ninjait.audit import api as audit_api, views as audit_views
 from ninjait.dashboard import views as dashboard_views
 from ninjait.identity import api as identity_api, views as identity_views
 from ninjait.identity.http import AuthMiddleware, access_guard, check_declarations
 from ninjait.ops import api as ops_api
 from ninjait.ops.metrics import gauge
 from ninjait.paths import NODE_MODULES, STATIC
+from ninjait.wiring import connect_subscribers
 from ninjait.ui.pages import EXCEPTION_HANDLERS, template_config
 
 PUBLIC = {"public": True}
@@ -44,7 +45,7 @@ def _static_routers() -> list[Any]:
 def create_app(runtime: Runtime) -> Litestar:
     gauge("ninjait_queue_depth", "Tasks waiting in the queue", queue.queue_depth)
     gauge("ninjait_database_size_bytes", "Size of the relational database", runtime.db.size_bytes)
-    audit_service.subscribe(runtime.bus, runtime.db)
+    connect_subscribers(runtime)
     app = Litestar(
         route_handlers=[
             *ops_api.route_handlers, *dashboard_views.route_handlers, *_static_routers(),

@@ -64,8 +64,10 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
     from ninjait.core import queue, runtime as rt
 
+    from ninjait.wiring import connect_subscribers
+
     _setup_logging(settings)
-    rt.start(settings)
+    connect_subscribers(rt.start(settings))
     try:
         Consumer(queue.huey, workers=settings.queue_workers, periodic=True).run()
     finally:

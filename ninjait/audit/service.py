@@ -1,14 +1,17 @@
 """The audit log: every event on the bus becomes an entry, chained by hashes.
 
-Each entry's hash is SHA-256 over the previous entry's hash and the entry's
-own fields, one chain per tenant (and one for appliance-wide events), so that
-editing, deleting or reordering rows shows up in ``ninjait audit verify``.
+Each entry's hash is an HMAC-SHA-256 (keyed with a key from the data
+directory, not the database) over the previous entry's hash and the entry's
+own fields, one chain per tenant (and one for appliance-wide events). The
+newest entry of each chain is also recorded as the chain's head. So editing,
+deleting, reordering or cutting off rows shows up in ``ninjait audit verify``,
+and someone with write access to the database alone (a DBA, a stolen dump
+put back) cannot forge a consistent chain without the key.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import time
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ninjait.audit import store
+from ninjait.core.crypto import Keyring
 from ninjait.core.db import Conn, Database
 from ninjait.core.dialect import lock_for_transaction
 from ninjait.core.events import Event, EventBus
@@ -26,9 +30,13 @@ CHAIN_LOCK_BASE = 7_300_000_000
 FIELDS = ("tenant_id", "at", "user_id", "actor", "ip", "request_id", "action", "object_type", "object_id", "summary")
 
 
-def entry_hash(prev_hash: str, entry: dict[str, Any]) -> str:
+def entry_hash(keyring: Keyring, prev_hash: str, entry: dict[str, Any]) -> str:
     canonical = json.dumps({k: entry[k] for k in FIELDS}, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+    return keyring.mac(prev_hash + canonical, purpose="audit-chain")
+
+
+def _head_key(tenant_id: int | None) -> str:
+    return f"audit_head:{'appliance' if tenant_id is None else tenant_id}"
 
 
 def entry_from_event(event: Event) -> dict[str, Any]:
@@ -49,16 +57,19 @@ def entry_from_event(event: Event) -> dict[str, Any]:
     }
 
 
-def append(c: Conn, entry: dict[str, Any]) -> int:
+def append(c: Conn, keyring: Keyring, entry: dict[str, Any]) -> int:
     lock_for_transaction(c, CHAIN_LOCK_BASE + (entry["tenant_id"] or 0))
     prev = store.last_hash(c, entry["tenant_id"]) or GENESIS
-    return store.insert(c, entry, prev, entry_hash(prev, entry))
+    digest = entry_hash(keyring, prev, entry)
+    entry_id = store.insert(c, entry, prev, digest)
+    store.set_head(c, _head_key(entry["tenant_id"]), f"{entry_id}:{digest}", entry["at"])
+    return entry_id
 
 
-def subscribe(bus: EventBus, db: Database) -> None:
+def subscribe(bus: EventBus, db: Database, keyring: Keyring) -> None:
     def record(event: Event) -> None:
         entry = entry_from_event(event)
-        db.write(lambda c: append(c, entry))
+        db.write(lambda c: append(c, keyring, entry))
 
     bus.subscribe("*", record)
 
@@ -70,22 +81,26 @@ class ChainProblem:
     problem: str
 
 
-def verify(db: Database) -> tuple[int, list[ChainProblem]]:
+def verify(db: Database, keyring: Keyring) -> tuple[int, list[ChainProblem]]:
     """Recompute every chain. Returns (entries checked, problems found)."""
     problems: list[ChainProblem] = []
     checked = 0
     with db.read() as c:
-        tenants = store.chain_tenants(c)
-        for tenant_id in tenants:
-            prev = GENESIS
+        heads = store.heads(c)
+        chains = set(store.chain_tenants(c)) | {h for h in heads}
+        for tenant_id in chains:
+            prev, last_id = GENESIS, 0
             for row in store.chain(c, tenant_id):
                 checked += 1
                 if row["prev_hash"] != prev:
                     problems.append(ChainProblem(tenant_id, row["id"], "does not follow the entry before it "
                                                                      "(an entry was removed or reordered)"))
-                if entry_hash(row["prev_hash"], row) != row["hash"]:
+                if entry_hash(keyring, row["prev_hash"], row) != row["hash"]:
                     problems.append(ChainProblem(tenant_id, row["id"], "content was changed after it was written"))
-                prev = row["hash"]
+                prev, last_id = row["hash"], row["id"]
+            if heads.get(tenant_id) != f"{last_id}:{prev}":
+                problems.append(ChainProblem(tenant_id, last_id, "the newest entries of this chain are missing "
+                                                                 "(the recorded head is not the last entry)"))
     return checked, problems
 
 

@@ -58,3 +58,20 @@ def search(c: Conn, tenant_id: int, *, action: str = "", user: str = "", object_
         params.append(before_id)
     params.append(limit)
     return c.all(f"SELECT {COLUMNS} FROM audit_log WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?", params)
+
+
+HEAD_PREFIX = "audit_head:"
+
+
+def set_head(c: Conn, key: str, value: str, at_ms: int) -> None:
+    c.execute("INSERT INTO appliance_facts (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE "
+              "SET value = excluded.value, updated_at = excluded.updated_at", (key, value, at_ms // 1000))
+
+
+def heads(c: Conn) -> dict[int | None, str]:
+    """Recorded newest entry of each chain, as 'id:hash'."""
+    found: dict[int | None, str] = {}
+    for row in c.all("SELECT key, value FROM appliance_facts WHERE key LIKE 'audit_head:%'"):
+        name = row["key"][len(HEAD_PREFIX):]
+        found[None if name == "appliance" else int(name)] = row["value"]
+    return found

@@ -34,9 +34,9 @@ def cmd_user_create(settings: Settings, args: argparse.Namespace) -> int:
     password = _read_password(args)
     runtime = rt_mod.start(settings)
     try:
-        from ninjait.audit import service as audit_service
+        from ninjait.wiring import connect_subscribers
 
-        audit_service.subscribe(runtime.bus, runtime.db)
+        connect_subscribers(runtime)
         if args.super_admin:
             user_id = authn.create_super_admin(runtime, args.email, password, args.name or "",
                                                args.tenant_name or "My MSP", args.tenant or "msp")
@@ -73,7 +73,7 @@ def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
 
     runtime = rt_mod.start(settings, run_migrations=False)
     try:
-        checked, problems = audit_service.verify(runtime.db)
+        checked, problems = audit_service.verify(runtime.db, runtime.keyring)
     finally:
         rt_mod.stop()
     for problem in problems:

@@ -147,6 +147,9 @@ def setup_page(request: Req) -> Response[Any]:
 
 @post("/setup", opt=PUBLIC, include_in_schema=False, sync_to_thread=True)
 def setup_submit(request: Req, data: FormData) -> Response[Any]:
+    if authn.users_exist(rt(request)):
+        return page(request, "errors/error.html", status_code=403, status=403, title="Already set up",
+                    detail="This appliance is already set up. Sign in, or ask your administrator for an account.")
     values = {k: field(data, k, 254) for k in ("email", "name", "tenant_name")}
     try:
         authn.complete_setup(rt(request), field(data, "token", 200), values["email"], field(data, "password", 1000),

@@ -1,0 +1,16 @@
+"""Connects the domains' event subscribers to a runtime's bus.
+
+Every process that can change data calls this once after ``runtime.start``:
+``serve`` (through ``create_app``), ``worker`` and CLI commands, so an event
+is audited whichever process emits it.
+"""
+
+from __future__ import annotations
+
+from ninjait.core.runtime import Runtime
+
+
+def connect_subscribers(runtime: Runtime) -> None:
+    from ninjait.audit import service as audit_service
+
+    audit_service.subscribe(runtime.bus, runtime.db, runtime.keyring)
