@@ -14,6 +14,7 @@ import pytest
 
 from ninjait.core.edge import SECURITY_HEADERS
 from tests.support.appliance import Appliance
+from tests.support.identity import Browser
 from tests.support.net import free_port
 
 
@@ -52,9 +53,20 @@ def test_every_response_carries_security_headers_and_a_request_id(appliance: App
     assert re.fullmatch(r"[0-9a-f]{16}", generated)
 
 
-def test_the_home_page_renders_in_the_layout(appliance: Appliance) -> None:
+def test_the_home_page_asks_for_sign_in_first(appliance: Appliance) -> None:
     with appliance.client() as client:
-        page = client.get("/")
+        r = client.get("/")
+        assert r.status_code == 303 and r.headers["location"] == "/login?next=%2F"
+        login = client.get("/login")
+    assert login.status_code == 200 and "Sign in to NinjaIT" in login.text
+    assert "/vendor/tabler/css/tabler.min.css" in login.text
+
+
+def test_the_home_page_renders_in_the_layout(world_app) -> None:  # type: ignore[no-untyped-def]
+    app, world = world_app
+    browser = Browser(app).login(world.people["a-technician"])
+    page = browser.get("/")
+    browser.close()
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     for label in ("Devices", "Alerts", "Automation", "Patching", "Tickets", "Billing", "Reports", "Settings"):
         assert f">{label}<" in page.text
@@ -72,12 +84,17 @@ def test_front_end_libraries_come_from_the_npm_install(appliance: Appliance) -> 
     assert outside.status_code == 404
 
 
-def test_unknown_pages_get_a_404_page_or_json(appliance: Appliance) -> None:
-    with appliance.client() as client:
-        html = client.get("/nowhere")
+def test_unknown_pages_get_a_404_page_or_json(world_app) -> None:  # type: ignore[no-untyped-def]
+    app, world = world_app
+    with app.client() as client:
+        anonymous = client.get("/nowhere")
         api = client.get("/api/v1/nowhere")
-    assert html.status_code == 404 and "Page not found" in html.text and ">Devices<" in html.text
+    assert anonymous.status_code == 404 and "Page not found" in anonymous.text and ">Devices<" not in anonymous.text
     assert api.status_code == 404 and api.json()["status_code"] == 404
+    browser = Browser(app).login(world.people["a-technician"])
+    signed_in = browser.get("/nowhere")
+    browser.close()
+    assert signed_in.status_code == 404 and ">Devices<" in signed_in.text
 
 
 def test_it_exposes_prometheus_metrics(appliance: Appliance) -> None:

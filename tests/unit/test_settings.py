@@ -77,3 +77,14 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     documented = set(re.findall(r"`(NINJAIT_[A-Z_]+)`", readme))
     missing = [s.env for s in SPECS if s.env not in documented]
     assert not missing, f"settings missing from README.md: {missing}"
+
+
+def test_the_readme_settings_table_is_current() -> None:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "build"))
+    try:
+        from settings_table import table
+    finally:
+        sys.path.pop(0)
+    assert table() in (ROOT / "README.md").read_text(), "run: .venv/bin/python build/settings_table.py"
