@@ -68,6 +68,8 @@ def current() -> Runtime:
 def start(settings: Settings, *, run_migrations: bool = True) -> Runtime:
     """Open storage (migrating it), point the task queue at the data dir."""
     global _current
+    # The data directory holds the queue and keys even when PostgreSQL holds the tables.
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_database(settings)
     try:
         if run_migrations:
