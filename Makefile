@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml agent/pyproject.toml | cksum | cut -d' ' -f1)
 
 # A venv that lost its interpreter is not installed, whatever its stamp says.
 $(shell test -x $(BIN)/python || rm -f $(VENV)/.installed-*)
@@ -25,9 +25,9 @@ test-postgresql: setup system-deps
 
 setup: $(STAMP) web/node_modules/.package-lock.json
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml agent/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e ./agent
 	rm -f $(VENV)/.installed-* && touch $@
 
 web/node_modules/.package-lock.json: web/package.json web/package-lock.json

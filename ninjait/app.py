@@ -15,6 +15,7 @@ from ninjait import __version__
 from ninjait.core import queue
 from ninjait.core.edge import Edge
 from ninjait.core.runtime import Runtime
+from ninjait.agents import api as agents_api, gateway_api, views as agents_views
 from ninjait.audit import api as audit_api, views as audit_views
 from ninjait.dashboard import views as dashboard_views
 from ninjait.identity import api as identity_api, views as identity_views
@@ -51,6 +52,7 @@ def create_app(runtime: Runtime) -> Litestar:
             *ops_api.route_handlers, *dashboard_views.route_handlers, *_static_routers(),
             *identity_api.route_handlers, *identity_views._all_handlers(),
             *audit_api.route_handlers, *audit_views.route_handlers,
+            *gateway_api.route_handlers, *agents_api.route_handlers, *agents_views.route_handlers,
         ],
         guards=[access_guard],
         state=State({"runtime": runtime}),

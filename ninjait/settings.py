@@ -144,6 +144,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("queue_workers", _parse_int, 2, "Background task worker threads.", minimum=1, maximum=32),
     Spec("queue_in_process", _parse_bool, True,
          "Run the task consumer inside `ninjait serve`; set false when `ninjait worker` runs separately."),
+    Spec("agent_interval", _parse_int, 30, "Seconds between agent check-ins.", minimum=5, maximum=3600),
     Spec("session_idle_minutes", _parse_int, 60,
          "A browser session ends after this many minutes without a request.", minimum=5, maximum=1440),
     Spec("session_max_hours", _parse_int, 12,
@@ -178,6 +179,7 @@ class Settings:
     db_busy_timeout_ms: int = 5000
     queue_workers: int = 2
     queue_in_process: bool = True
+    agent_interval: int = 30
     session_idle_minutes: int = 60
     session_max_hours: int = 12
     smtp_host: str = ""

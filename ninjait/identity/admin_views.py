@@ -227,7 +227,8 @@ def security_page(request: Req) -> Template:
 @post("/settings/security", opt=perm("settings.write"), include_in_schema=False, sync_to_thread=True)
 def security_update(request: Req, data: FormData) -> Response[Any]:
     service.update_tenant_settings(rt(request), principal_of(request), actor_of(request),
-                                   mfa_required=field(data, "mfa_required") == "on")
+                                   mfa_required=field(data, "mfa_required") == "on",
+                                   agents_need_approval=field(data, "agents_need_approval") == "on")
     return _back("/settings/security", "saved")
 
 

@@ -201,7 +201,8 @@ class TenantController(Controller):
     @patch("/tenant", opt={"permission": "settings.write"}, sync_to_thread=True)
     def update_current(self, request: Req, data: JSONBody[TenantPatch]) -> Tenant:
         row = service.update_tenant_settings(rt(request), principal_of(request), actor_of(request), name=data.name,
-                                             mfa_required=data.mfa_required)
+                                             mfa_required=data.mfa_required,
+                                             agents_need_approval=data.agents_need_approval)
         return convert(row, Tenant)  # type: ignore[return-value]
 
     @get("/tenants", opt={"permission": "tenants.manage"}, sync_to_thread=True)

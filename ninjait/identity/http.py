@@ -46,7 +46,7 @@ class AuthMiddleware:
         self.runtime = runtime
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] in ("http", "websocket") and not scope["path"].startswith(("/static/", "/vendor/")):
+        if scope["type"] in ("http", "websocket") and not scope["path"].startswith(("/static/", "/vendor/", "/agent/")):
             state = scope.setdefault("state", {})
             headers = dict(scope.get("headers", ()))
             state.update(await anyio.to_thread.run_sync(self._resolve, headers))

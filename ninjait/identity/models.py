@@ -120,6 +120,7 @@ class Tenant(Struct):
     name: str
     slug: str
     mfa_required: bool
+    agents_need_approval: bool
     created_at: int
 
 
@@ -132,6 +133,7 @@ class TenantIn(Struct, forbid_unknown_fields=True):
 class TenantPatch(Struct, forbid_unknown_fields=True):
     name: Name | None = None
     mfa_required: bool | None = None
+    agents_need_approval: bool | None = None
 
 
 class Me(Struct):

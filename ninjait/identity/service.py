@@ -81,14 +81,20 @@ def list_tenants(rt: Runtime) -> list[dict[str, Any]]:
 
 
 def update_tenant_settings(rt: Runtime, p: Principal, actor: Actor, *, name: str | None = None,
-                           mfa_required: bool | None = None) -> dict[str, Any]:
+                           mfa_required: bool | None = None,
+                           agents_need_approval: bool | None = None) -> dict[str, Any]:
     before = get_tenant(rt, p.tenant_id)
-    after_name = _name(name, "tenant name") if name is not None else before["name"]
-    after_mfa = bool(before["mfa_required"]) if mfa_required is None else mfa_required
-    rt.db.write(lambda c: store.update_tenant(c, p.tenant_id, after_name, after_mfa))
+    after = {
+        "name": _name(name, "tenant name") if name is not None else before["name"],
+        "mfa_required": bool(before["mfa_required"]) if mfa_required is None else mfa_required,
+        "agents_need_approval": (bool(before["agents_need_approval"]) if agents_need_approval is None
+                                 else agents_need_approval),
+    }
+    rt.db.write(lambda c: store.update_tenant(c, p.tenant_id, after["name"], after["mfa_required"],
+                                              after["agents_need_approval"]))
     rt.bus.emit("tenant.updated", p.tenant_id, actor.as_dict(), object_type="tenant", object_id=p.tenant_id,
-                summary={"before": {"name": before["name"], "mfa_required": bool(before["mfa_required"])},
-                         "after": {"name": after_name, "mfa_required": after_mfa}})
+                summary={"before": {k: before[k] if k == "name" else bool(before[k]) for k in after},
+                         "after": after})
     return get_tenant(rt, p.tenant_id)
 
 

@@ -21,19 +21,20 @@ def insert_tenant(c: Conn, name: str, slug: str, mfa_required: bool, now: int) -
 
 
 def get_tenant(c: Conn, tenant_id: int) -> Row | None:
-    return c.one("SELECT id, name, slug, mfa_required, created_at FROM tenants WHERE id = ?", (tenant_id,))
+    return c.one("SELECT id, name, slug, mfa_required, agents_need_approval, created_at FROM tenants WHERE id = ?", (tenant_id,))
 
 
 def tenant_by_slug(c: Conn, slug: str) -> Row | None:
-    return c.one("SELECT id, name, slug, mfa_required, created_at FROM tenants WHERE slug = ?", (slug,))
+    return c.one("SELECT id, name, slug, mfa_required, agents_need_approval, created_at FROM tenants WHERE slug = ?", (slug,))
 
 
 def list_tenants(c: Conn) -> list[Row]:
-    return c.all("SELECT id, name, slug, mfa_required, created_at FROM tenants ORDER BY name")
+    return c.all("SELECT id, name, slug, mfa_required, agents_need_approval, created_at FROM tenants ORDER BY name")
 
 
-def update_tenant(c: Conn, tenant_id: int, name: str, mfa_required: bool) -> None:
-    c.execute("UPDATE tenants SET name = ?, mfa_required = ? WHERE id = ?", (name, int(mfa_required), tenant_id))
+def update_tenant(c: Conn, tenant_id: int, name: str, mfa_required: bool, agents_need_approval: bool) -> None:
+    c.execute("UPDATE tenants SET name = ?, mfa_required = ?, agents_need_approval = ? WHERE id = ?",
+              (name, int(mfa_required), int(agents_need_approval), tenant_id))
 
 
 # --- organizations and sites -----------------------------------------------

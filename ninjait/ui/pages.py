@@ -43,7 +43,7 @@ def page(request: Request[Any, Any, Any], template: str, *, status_code: int = 2
 
 
 def wants_json(request: Request[Any, Any, Any]) -> bool:
-    if request.url.path.startswith("/api/"):
+    if request.url.path.startswith(("/api/", "/agent/")):
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept

@@ -1,0 +1,116 @@
+"""REST API for devices' agents: enrollment tokens, devices, commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, delete, get, post
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_204_NO_CONTENT
+
+from ninjait.agents import service
+from ninjait.agents.models import (
+    Command, CommandIn, Device, DeviceDetail, EnrollmentToken, EnrollmentTokenCreated, EnrollmentTokenIn,
+)
+from ninjait.devices import service as devices
+from ninjait.identity.http import actor_of, principal_of
+from ninjait.identity.models import convert
+
+Req = Request[Any, Any, Any]
+
+
+def rt(request: Req) -> Any:
+    return request.app.state.runtime
+
+
+class EnrollmentTokenController(Controller):
+    path = "/api/v1/enrollment-tokens"
+    tags = ["agents"]
+
+    @get("/", opt={"permission": "devices.read"}, sync_to_thread=True)
+    def index(self, request: Req) -> list[EnrollmentToken]:
+        return convert(service.list_enrollment_tokens(rt(request), principal_of(request)), list[EnrollmentToken])  # type: ignore[return-value]
+
+    @post("/", opt={"permission": "devices.write"}, sync_to_thread=True)
+    def create(self, request: Req, data: JSONBody[EnrollmentTokenIn]) -> EnrollmentTokenCreated:
+        """The token and the install line are in this answer only."""
+        row = service.create_enrollment_token(rt(request), principal_of(request), actor_of(request), data.site_id,
+                                              data.name, data.expires_in_hours, data.max_uses)
+        return convert(row, EnrollmentTokenCreated)  # type: ignore[return-value]
+
+    @get("/{enrollment_token_id:int}", opt={"permission": "devices.read"}, sync_to_thread=True)
+    def show(self, request: Req, enrollment_token_id: FromPath[int]) -> EnrollmentToken:
+        return convert(service.get_enrollment_token(rt(request), principal_of(request), enrollment_token_id), EnrollmentToken)  # type: ignore[return-value]
+
+    @delete("/{enrollment_token_id:int}", opt={"permission": "devices.write"}, sync_to_thread=True,
+            status_code=HTTP_204_NO_CONTENT)
+    def revoke(self, request: Req, enrollment_token_id: FromPath[int]) -> None:
+        service.revoke_enrollment_token(rt(request), principal_of(request), actor_of(request), enrollment_token_id)
+
+
+class DeviceController(Controller):
+    path = "/api/v1/devices"
+    tags = ["devices"]
+
+    @get("/", opt={"permission": "devices.read"}, sync_to_thread=True)
+    def index(self, request: Req) -> list[Device]:
+        return convert(devices.list_devices(rt(request), principal_of(request)), list[Device])  # type: ignore[return-value]
+
+    @get("/{device_id:int}", opt={"permission": "devices.read"}, sync_to_thread=True)
+    def show(self, request: Req, device_id: FromPath[int]) -> DeviceDetail:
+        p = principal_of(request)
+        row = devices.get_device(rt(request), p, device_id)
+        with rt(request).db.read() as c:
+            from ninjait.agents import store
+
+            agent = store.agent_for_device(c, p.tenant_id, device_id)
+        return convert({**row, "agent_status": agent["status"] if agent else None}, DeviceDetail)  # type: ignore[return-value]
+
+    @delete("/{device_id:int}", opt={"permission": "devices.delete"}, sync_to_thread=True,
+            status_code=HTTP_204_NO_CONTENT)
+    def remove(self, request: Req, device_id: FromPath[int]) -> None:
+        devices.delete_device(rt(request), principal_of(request), actor_of(request), device_id)
+
+    @get("/{device_id:int}/commands", opt={"permission": "devices.read"}, sync_to_thread=True)
+    def commands(self, request: Req, device_id: FromPath[int]) -> list[Command]:
+        return convert(service.list_commands(rt(request), principal_of(request), device_id), list[Command])  # type: ignore[return-value]
+
+    @post("/{device_id:int}/commands", opt={"permission": "devices.write"}, sync_to_thread=True)
+    def queue(self, request: Req, device_id: FromPath[int], data: JSONBody[CommandIn]) -> Command:
+        """Queue a signed command; the agent picks it up at its next check-in."""
+        row = service.queue_command(rt(request), principal_of(request), actor_of(request), device_id, data.kind,
+                                    dict(data.payload), data.expires_in_seconds)
+        return convert(row, Command)  # type: ignore[return-value]
+
+    @post("/{device_id:int}/agent/approve", opt={"permission": "devices.write"}, sync_to_thread=True,
+          status_code=HTTP_204_NO_CONTENT)
+    def approve(self, request: Req, device_id: FromPath[int]) -> None:
+        service.set_agent_status(rt(request), principal_of(request), actor_of(request), device_id, "active")
+
+    @post("/{device_id:int}/agent/revoke", opt={"permission": "devices.write"}, sync_to_thread=True,
+          status_code=HTTP_204_NO_CONTENT)
+    def revoke(self, request: Req, device_id: FromPath[int]) -> None:
+        service.set_agent_status(rt(request), principal_of(request), actor_of(request), device_id, "revoked")
+
+    @post("/{device_id:int}/agent/rotate", opt={"permission": "devices.write"}, sync_to_thread=True,
+          status_code=HTTP_204_NO_CONTENT)
+    def rotate(self, request: Req, device_id: FromPath[int]) -> None:
+        """The agent replaces its secret at its next check-in."""
+        service.request_rotation(rt(request), principal_of(request), actor_of(request), device_id)
+
+
+class CommandController(Controller):
+    path = "/api/v1/commands"
+    tags = ["devices"]
+
+    @get("/{command_id:int}", opt={"permission": "devices.read"}, sync_to_thread=True)
+    def show(self, request: Req, command_id: FromPath[int]) -> Command:
+        return convert(service.get_command(rt(request), principal_of(request), command_id), Command)  # type: ignore[return-value]
+
+    @post("/{command_id:int}/cancel", opt={"permission": "devices.write"}, sync_to_thread=True, status_code=200)
+    def cancel(self, request: Req, command_id: FromPath[int]) -> Command:
+        row = service.cancel_command(rt(request), principal_of(request), actor_of(request), command_id)
+        return convert(row, Command)  # type: ignore[return-value]
+
+
+route_handlers = [EnrollmentTokenController, DeviceController, CommandController]

@@ -1,0 +1,121 @@
+"""The check-in hot path: decode, authenticate, store one batch in one grouped write, answer.
+
+No task is queued per check-in and nothing but the batch's own rows is
+written: the writer thread folds concurrent check-ins into shared commits.
+"""
+
+from __future__ import annotations
+
+import gzip
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import msgspec
+from ninjait_agent import wire
+
+from ninjait.agents import service, store
+from ninjait.core.db import Conn
+from ninjait.core.errors import Forbidden, Invalid, ServiceError
+from ninjait.core.runtime import Runtime
+from ninjait.devices import service as devices
+
+MAX_BODY = 16 * 1024 * 1024  # after decompression
+SCALAR_METRICS = ("cpu_percent", "load1", "load5", "load15", "mem_percent", "swap_percent", "process_count",
+                  "disk_read_bps", "disk_write_bps", "net_rx_bps", "net_tx_bps")
+
+
+def decode_body(raw: bytes, encoding: str) -> wire.CheckIn:
+    if encoding == "gzip":
+        try:
+            # Bounded: a small gzip bomb must not become gigabytes in memory.
+            raw = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw, MAX_BODY + 1)
+        except (zlib.error, gzip.BadGzipFile) as exc:
+            raise Invalid(f"body is not valid gzip: {exc}") from None
+        if len(raw) > MAX_BODY:
+            raise Invalid("body is larger than 16 MiB once decompressed")
+    elif encoding not in ("", "identity"):
+        raise Invalid(f"unsupported Content-Encoding {encoding!r}; use gzip or none")
+    try:
+        return wire.CHECKIN_DECODER.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise Invalid(f"check-in rejected: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise Invalid(f"check-in is not valid JSON: {exc}") from None
+
+
+def sample_rows(agent: service.AgentIdentity, samples: list[wire.MetricSample]) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
+    for s in samples:
+        for name in SCALAR_METRICS:
+            rows.append((agent.tenant_id, agent.device_id, s.ts, name, "", float(getattr(s, name))))
+        for disk in s.disks:
+            rows.append((agent.tenant_id, agent.device_id, s.ts, "disk_used_percent", disk.mount, disk.used_percent))
+    return rows
+
+
+@dataclass
+class Stored:
+    new_batch: bool
+    commands: list[dict[str, Any]]
+    finished: list[dict[str, Any]] = field(default_factory=list)
+    inventory_changed: bool = False
+    want_inventory: bool = False
+    rotate: bool = False
+
+
+def ingest(c: Conn, agent: service.AgentIdentity, batch: wire.CheckIn, rows: list[tuple[Any, ...]]) -> Stored:
+    now = time.time()
+    new = store.claim_batch(c, agent.id, batch.seq, int(now))
+    result = Stored(new_batch=new, commands=[])
+    if new:
+        store.insert_samples(c, rows)
+        live = msgspec.to_builtins(batch.metrics[-1]) if batch.metrics else None
+        devices.record_check_in(c, agent.device_id, int(now), batch.agent_version, live)
+        known = devices.known_inventory_hash(c, agent.device_id)
+        if batch.inventory is not None:
+            digest = wire.inventory_hash(batch.inventory)
+            if digest != known:
+                devices.record_inventory(c, agent.device_id, msgspec.to_builtins(batch.inventory), digest, int(now))
+                result.inventory_changed = True
+        else:
+            result.want_inventory = not known or (bool(batch.inventory_hash) and batch.inventory_hash != known)
+        for r in batch.results:
+            applied = store.apply_result(c, agent.device_id, msgspec.to_builtins(r), int(now))
+            if applied is not None and applied["status"] != "running":
+                result.finished.append(applied)
+    else:
+        devices.record_check_in(c, agent.device_id, int(now), batch.agent_version, None)
+    result.rotate = c.value("SELECT 1 FROM appliance_facts WHERE key = ?", (f"rotate_agent:{agent.id}",)) is not None
+    result.commands = store.take_pending(c, agent.device_id, now)
+    return result
+
+
+async def authenticate(rt: Runtime, header: str) -> service.AgentIdentity:
+    cached_uid = header.partition(" ")[2].partition(":")[0]
+    if service.AGENT_CACHE.get(cached_uid) is not None:
+        return service.authenticate(rt, header)  # no I/O on a cache hit
+    return await anyio.to_thread.run_sync(service.authenticate, rt, header)
+
+
+async def check_in(rt: Runtime, header: str, raw: bytes, encoding: str) -> bytes:
+    agent = await authenticate(rt, header)
+    if agent.status == "pending":
+        raise Forbidden("this agent is waiting for approval by an administrator")
+    batch = decode_body(raw, encoding)
+    stored: Stored = await rt.db.awrite(lambda c: ingest(c, agent, batch, sample_rows(agent, batch.metrics)))
+    for cmd in stored.finished:
+        rt.bus.emit("command.finished", agent.tenant_id, {"user_id": None, "email": "agent"},
+                    object_type="device", object_id=agent.device_id,
+                    summary={"command": cmd["uid"], "kind": cmd["kind"], "status": cmd["status"],
+                             "exit_code": cmd["exit_code"]})
+    reply = wire.CheckInReply(
+        ack_seq=batch.seq, interval=rt.settings.agent_interval, server_time=time.time(),
+        commands=[service.to_wire(row, agent.uid) for row in stored.commands],
+        send_inventory=stored.want_inventory, rotate_secret=stored.rotate)
+    return wire.ENCODER.encode(reply)
+
+
+__all__ = ["check_in", "ServiceError"]

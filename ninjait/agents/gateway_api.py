@@ -1,0 +1,59 @@
+"""The agent endpoints under /agent/v1/: separate from the UI and the REST API, with their own auth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import msgspec
+from litestar import Request, Response, get, post
+from ninjait_agent import wire
+
+from ninjait.agents import gateway, service
+from ninjait.core.errors import Invalid
+from ninjait.identity.http import client_ip
+
+# Agents authenticate with their own credentials, checked in the handlers.
+AGENT = {"public": True, "agent": True}
+JSON = "application/json"
+
+
+def _rt(request: Request[Any, Any, Any]) -> Any:
+    return request.app.state.runtime
+
+
+@post("/agent/v1/enroll", opt=AGENT, tags=["agent"], request_max_body_size=64 * 1024, status_code=200)
+async def enroll(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Trade an enrollment token for an agent id, a secret and the command-signing key."""
+    try:
+        req = wire.ENROLL_DECODER.decode(await request.body())
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise Invalid(f"enrollment rejected: {exc}") from None
+    reply = await anyio.to_thread.run_sync(service.enroll, _rt(request), req, client_ip(request))
+    return Response(wire.ENCODER.encode(reply), media_type=JSON)
+
+
+@post("/agent/v1/checkin", opt=AGENT, tags=["agent"], request_max_body_size=8 * 1024 * 1024, status_code=200)
+async def checkin(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """One batch (sequence-numbered, idempotent) in; pending signed commands and the next interval out."""
+    body = await gateway.check_in(_rt(request), request.headers.get("authorization", ""), await request.body(),
+                                  request.headers.get("content-encoding", "").lower())
+    return Response(body, media_type=JSON)
+
+
+@post("/agent/v1/rotate", opt=AGENT, tags=["agent"], request_max_body_size=1024, status_code=200)
+async def rotate(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """The agent replaces its own secret (when the server asked it to)."""
+    rt = _rt(request)
+    agent = await gateway.authenticate(rt, request.headers.get("authorization", ""))
+    secret = await anyio.to_thread.run_sync(service.rotate_secret, rt, agent)
+    return Response(wire.ENCODER.encode(wire.RotateReply(secret=secret)), media_type=JSON)
+
+
+@get("/agent/v1/ping", opt=AGENT, tags=["agent"], sync_to_thread=False)
+def ping() -> dict[str, Any]:
+    """Reachability check for the installer; no credentials."""
+    return {"status": "ok", "protocol": wire.PROTOCOL}
+
+
+route_handlers = [enroll, checkin, rotate, ping]

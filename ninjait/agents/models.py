@@ -1,0 +1,77 @@
+"""API shapes of devices, enrollment tokens and agent commands."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from msgspec import Meta, Struct
+
+
+class Device(Struct):
+    id: int
+    organization_id: int
+    site_id: int
+    hostname: str
+    platform: str
+    os_name: str
+    os_version: str
+    agent_version: str
+    last_seen_at: int | None
+    created_at: int
+
+
+class DeviceDetail(Device):
+    inventory: dict[str, Any]
+    live: dict[str, Any]
+    agent_status: str | None = None
+
+
+class EnrollmentToken(Struct):
+    id: int
+    site_id: int
+    name: str
+    prefix: str
+    expires_at: int
+    max_uses: int
+    uses: int
+    revoked_at: int | None
+    created_at: int
+    state: str
+
+
+class EnrollmentTokenCreated(EnrollmentToken):
+    token: str
+    install_line: str
+
+
+class EnrollmentTokenIn(Struct, forbid_unknown_fields=True):
+    site_id: int
+    name: Annotated[str, Meta(max_length=100)] = ""
+    expires_in_hours: Annotated[int, Meta(ge=1, le=2160)] = 24
+    max_uses: Annotated[int, Meta(ge=1, le=10000)] = 1
+
+
+class CommandIn(Struct, forbid_unknown_fields=True):
+    kind: Literal["run_script", "refresh_inventory", "reboot", "update_agent"]
+    payload: dict[str, Any] = {}
+    expires_in_seconds: Annotated[int, Meta(ge=60, le=604800)] = 3600
+
+
+class Command(Struct):
+    id: int
+    uid: str
+    device_id: int
+    kind: str
+    payload: dict[str, Any]
+    status: str
+    issued_at: float
+    expires_at: float
+    created_by: int | None
+    created_at: int
+    delivered_at: int | None
+    started_at: int | None
+    finished_at: int | None
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    reason: str

@@ -1,0 +1,140 @@
+"""Pages: the device list, a device with its agent and command history, and enrollment tokens."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from ninjait.agents import service, store
+from ninjait.core.errors import ServiceError
+from ninjait.devices import service as devices
+from ninjait.identity import service as identity
+from ninjait.identity.http import actor_of, principal_of
+from ninjait.identity.views import FormData, _back, field
+from ninjait.ui import nav
+from ninjait.ui.pages import page
+
+Req = Request[Any, Any, Any]
+nav.provide("devices", "/devices")
+
+
+def rt(request: Req) -> Any:
+    return request.app.state.runtime
+
+
+@get("/devices", opt={"permission": "devices.read"}, include_in_schema=False, sync_to_thread=True)
+def devices_page(request: Req) -> Template:
+    p = principal_of(request)
+    orgs = {o["id"]: o["name"] for o in identity.list_organizations(rt(request), p)}
+    return page(request, "agents/devices.html", active="devices", devices=devices.list_devices(rt(request), p),
+                orgs=orgs, can_enroll=p.can_somewhere("devices.write"))
+
+
+def _device_page(request: Req, device_id: int, *, status_code: int = 200, error: str = "") -> Template:
+    p = principal_of(request)
+    device = devices.get_device(rt(request), p, device_id)
+    with rt(request).db.read() as c:
+        agent = store.agent_for_device(c, p.tenant_id, device_id)
+    return page(request, "agents/device.html", status_code=status_code, active="devices", error=error,
+                device=device, agent=agent, commands=service.list_commands(rt(request), p, device_id),
+                can_write=p.can("devices.write", device["organization_id"]),
+                inventory_json=json.dumps(device["inventory"], indent=2, sort_keys=True)[:200_000])
+
+
+@get("/devices/{device_id:int}", opt={"permission": "devices.read"}, include_in_schema=False, sync_to_thread=True)
+def device_page(request: Req, device_id: FromPath[int]) -> Template:
+    return _device_page(request, device_id)
+
+
+@post("/devices/{device_id:int}/scripts", opt={"permission": "devices.write"}, include_in_schema=False,
+      sync_to_thread=True)
+def device_run_script(request: Req, device_id: FromPath[int], data: FormData) -> Response[Any]:
+    timeout = field(data, "timeout", 10)
+    try:
+        service.queue_command(rt(request), principal_of(request), actor_of(request), device_id, "run_script", {
+            "script": field(data, "script", 300_000).replace("\r\n", "\n"),
+            "interpreter": field(data, "interpreter", 20) or "sh",
+            "timeout": int(timeout) if timeout.isdigit() else 300,
+            "run_as": field(data, "run_as", 64)})
+    except ServiceError as exc:
+        return _device_page(request, device_id, status_code=exc.status, error=exc.message)
+    return _back(f"/devices/{device_id}", "command-queued")
+
+
+@post("/devices/{device_id:int}/agent/{action:str}", opt={"permission": "devices.write"}, include_in_schema=False,
+      sync_to_thread=True)
+def device_agent_action(request: Req, device_id: FromPath[int], action: FromPath[str]) -> Response[Any]:
+    p, actor = principal_of(request), actor_of(request)
+    try:
+        if action == "approve":
+            service.set_agent_status(rt(request), p, actor, device_id, "active")
+        elif action == "revoke":
+            service.set_agent_status(rt(request), p, actor, device_id, "revoked")
+        elif action == "rotate":
+            service.request_rotation(rt(request), p, actor, device_id)
+        elif action == "inventory":
+            service.queue_command(rt(request), p, actor, device_id, "refresh_inventory", {})
+        else:
+            return _device_page(request, device_id, status_code=404, error="unknown action")
+    except ServiceError as exc:
+        return _device_page(request, device_id, status_code=exc.status, error=exc.message)
+    return _back(f"/devices/{device_id}", "saved")
+
+
+@post("/commands/{command_id:int}/cancel", opt={"permission": "devices.write"}, include_in_schema=False,
+      sync_to_thread=True)
+def command_cancel(request: Req, command_id: FromPath[int]) -> Response[Any]:
+    p = principal_of(request)
+    command = service.get_command(rt(request), p, command_id)
+    try:
+        service.cancel_command(rt(request), p, actor_of(request), command_id)
+    except ServiceError as exc:
+        return _device_page(request, command["device_id"], status_code=exc.status, error=exc.message)
+    return _back(f"/devices/{command['device_id']}", "saved")
+
+
+def _tokens_page(request: Req, *, status_code: int = 200, error: str = "", created: dict | None = None) -> Template:
+    p = principal_of(request)
+    r = rt(request)
+    sites = []
+    for org in identity.list_organizations(r, p):
+        if p.can("devices.write", org["id"]):
+            sites += [{**s, "org_name": org["name"]} for s in identity.list_sites(r, p, org["id"])]
+    site_names = {s["id"]: f"{s['org_name']} / {s['name']}" for s in sites}
+    return page(request, "agents/enrollment.html", status_code=status_code, active="devices", error=error,
+                tokens=service.list_enrollment_tokens(r, p), sites=sites, site_names=site_names, created=created,
+                fingerprint=r.tls_fingerprint, server=r.settings.base_url)
+
+
+@get("/devices/enroll", opt={"permission": "devices.read"}, include_in_schema=False, sync_to_thread=True)
+def enrollment_page(request: Req) -> Template:
+    return _tokens_page(request)
+
+
+@post("/devices/enroll", opt={"permission": "devices.write"}, include_in_schema=False, sync_to_thread=True)
+def enrollment_create(request: Req, data: FormData) -> Response[Any]:
+    site = field(data, "site_id", 20)
+    hours, uses = field(data, "expires_in_hours", 10), field(data, "max_uses", 10)
+    try:
+        created = service.create_enrollment_token(
+            rt(request), principal_of(request), actor_of(request), int(site) if site.isdigit() else 0,
+            field(data, "name", 100), int(hours) if hours.isdigit() else 24, int(uses) if uses.isdigit() else 1)
+    except ServiceError as exc:
+        return _tokens_page(request, status_code=exc.status, error=exc.message)
+    return _tokens_page(request, created=created)
+
+
+@post("/devices/enroll/{enrollment_token_id:int}/revoke", opt={"permission": "devices.write"},
+      include_in_schema=False, sync_to_thread=True)
+def enrollment_revoke(request: Req, enrollment_token_id: FromPath[int]) -> Response[Any]:
+    service.revoke_enrollment_token(rt(request), principal_of(request), actor_of(request), enrollment_token_id)
+    return Redirect("/devices/enroll?" + urlencode({"msg": "token-revoked"}), status_code=303)
+
+
+route_handlers = [devices_page, enrollment_page, enrollment_create, enrollment_revoke, device_page, device_run_script,
+                  device_agent_action, command_cancel]
