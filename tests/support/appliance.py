@@ -35,7 +35,7 @@ class Appliance:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> Appliance:
-        self._log = self.log_path.open("wb")
+        self._log = self.log_path.open("ab")  # a restart keeps the earlier log
         self.proc = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=self._log,
                                      stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
