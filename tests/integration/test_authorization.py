@@ -59,8 +59,10 @@ def fill(path: str, values: dict[str, Any]) -> str:
 def body_for(method: str, path: str) -> dict[str, Any]:
     if method not in UNSAFE:
         return {}
+    if path.endswith("/commands"):
+        return {"json": {"kind": "refresh_inventory"}}
     if path.startswith("/api/"):
-        return {"json": {"name": "Changed by an intruder"}}  # a field every object's body accepts
+        return {"json": {"name": "Changed by an intruder"}}  # a field every other object's body accepts
     return {"data": {"name": "Changed by an intruder", "address": "x", "notes": "x"}}
 
 
@@ -72,7 +74,8 @@ def test_the_route_table_is_not_empty() -> None:
 @pytest.mark.parametrize(("method", "path"), [(m, p) for m, p, _ in PROTECTED])
 def test_it_refuses_requests_without_a_session(world_app, method: str, path: str) -> None:  # type: ignore[no-untyped-def]
     app, _ = world_app
-    url = fill(path, {"org_id": 1, "site_id": 1, "user_id": 1, "role_id": 1, "token_id": 1, "handle": "x" * 16})
+    url = fill(path, {"org_id": 1, "site_id": 1, "user_id": 1, "role_id": 1, "token_id": 1, "handle": "x" * 16,
+                      "device_id": 1, "command_id": 1, "enrollment_token_id": 1, "action": "approve"})
     with app.client() as client:
         r = client.request(method, url, **body_for(method, path))
     if path.startswith("/api/"):
@@ -97,7 +100,8 @@ def test_read_only_users_cannot_change_anything(world_app, read_only, method: st
     _, world = world_app
     url = fill(path, {"org_id": world.orgs["a"], "site_id": world.sites["a"],
                       "user_id": world.people["a-technician"].user_id, "role_id": 5, "token_id": 1,
-                      "handle": "x" * 16})
+                      "handle": "x" * 16, "device_id": 1, "command_id": 1, "enrollment_token_id": 1,
+                      "action": "approve"})
     r = read_only.request(method, url, **body_for(method, path))
     assert r.status_code == 403, (method, url, r.status_code, r.text[:200])
 
@@ -110,8 +114,16 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
     role = admin.post("/api/v1/roles", json={"name": "Auditors", "permissions": ["audit.read"]}).json()
     token = admin.post("/api/v1/me/tokens", json={"name": "ci", "permissions": ["devices.read"]}).json()
     session = admin.get("/api/v1/me/sessions").json()[0]
+    enrollment = admin.post("/api/v1/enrollment-tokens", json={"site_id": world.sites["a"]}).json()
+    with app.client() as client:
+        enrolled = client.post("/agent/v1/enroll", json={"token": enrollment["token"], "hostname": "pc-a",
+                                                         "platform": "linux", "agent_version": "test"})
+    assert enrolled.status_code == 200, enrolled.text
+    device = max(admin.get("/api/v1/devices").json(), key=lambda d: d["id"])
+    command = admin.post(f"/api/v1/devices/{device['id']}/commands", json={"kind": "refresh_inventory"}).json()
     yield {"org_id": world.orgs["a"], "site_id": world.sites["a"], "user_id": world.people["a-technician"].user_id,
-           "role_id": role["id"], "token_id": token["id"], "handle": session["id"]}
+           "role_id": role["id"], "token_id": token["id"], "handle": session["id"], "device_id": device["id"],
+           "command_id": command["id"], "enrollment_token_id": enrollment["id"], "action": "approve"}
     admin.close()
 
 
@@ -145,5 +157,10 @@ def test_tenant_a_objects_survived_the_intruder(world_app, objects_of_a) -> None
         assert any(t["id"] == objects_of_a["token_id"] and t["revoked_at"] is None for t in tokens)
         names = [u["email"] for u in admin.get("/api/v1/users").json()]
         assert world.people["a-technician"].email in names
+        device = admin.get(f"/api/v1/devices/{objects_of_a['device_id']}").json()
+        assert device["agent_status"] == "active" and device["hostname"] == "pc-a"
+        command = admin.get(f"/api/v1/commands/{objects_of_a['command_id']}").json()
+        assert command["status"] == "queued"
+        assert admin.get(f"/api/v1/enrollment-tokens/{objects_of_a['enrollment_token_id']}").json()["state"] == "used up"
     finally:
         admin.close()
