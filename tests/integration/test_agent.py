@@ -195,3 +195,26 @@ def test_approval_holds_new_agents_until_approved(world_app, admin, tmp_path) ->
         agent.stop()
     finally:
         admin.patch("/api/v1/tenant", json={"agents_need_approval": False})
+
+
+def test_reboot_needs_the_flag_and_run_as_switches_user(world_app, admin, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    app, world = world_app
+    marker = tmp_path / "rebooted"
+    agent = enrolled(app, admin, world, tmp_path, "--reboot-command", f"touch {marker}").start()
+    try:
+        wait_until(lambda: agent.status()["last_sequence"] >= 1)
+        device = device_of(admin)
+        base = f"/api/v1/devices/{device['id']}/commands"
+        assert admin.post(base, json={"kind": "reboot", "payload": {"confirm": False}}).status_code == 400
+        reboot = admin.post(base, json={"kind": "reboot", "payload": {"confirm": True}}).json()
+        wait_until(lambda: admin.get(f"/api/v1/commands/{reboot['id']}").json()["status"] == "succeeded")
+        assert marker.exists()
+        if os.geteuid() == 0:
+            who = admin.post(base, json={"kind": "run_script", "payload": {"script": "id -un", "run_as": "nobody"}}).json()
+            done = wait_until(lambda: (c := admin.get(f"/api/v1/commands/{who['id']}").json())["status"]
+                              in ("succeeded", "failed", "refused") and c)
+            assert done["status"] == "succeeded" and done["stdout"].strip() == "nobody", done
+    finally:
+        agent.stop()
