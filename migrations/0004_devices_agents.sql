@@ -14,9 +14,13 @@ CREATE TABLE devices (
     inventory_at BIGINT,
     live TEXT NOT NULL DEFAULT '{}',          -- latest metric sample (incl. top processes), JSON
     last_seen_at BIGINT,
+    status TEXT NOT NULL DEFAULT 'new',      -- new, online, overdue, offline
+    status_changed_at BIGINT,
+    search TEXT NOT NULL DEFAULT '',          -- lower-case words from inventory for the device search
     created_at BIGINT NOT NULL
 );
 CREATE INDEX devices_tenant ON devices (tenant_id, organization_id, site_id);
+CREATE INDEX devices_seen ON devices (last_seen_at);
 
 CREATE TABLE enrollment_tokens (
     id {{id}},
@@ -57,12 +61,14 @@ CREATE TABLE agent_batches (
 
 -- Hot metric samples, moved to DuckDB and rolled up by the monitoring domain.
 CREATE TABLE metric_samples (
+    id {{monotonic_id}},
     tenant_id BIGINT NOT NULL,
     device_id BIGINT NOT NULL,
     ts {{float}} NOT NULL,
     metric TEXT NOT NULL,
     instance TEXT NOT NULL DEFAULT '',
-    value {{float}} NOT NULL
+    value {{float}} NOT NULL,
+    received_at BIGINT NOT NULL DEFAULT 0   -- server time; lets the mover wait out slow commits on PostgreSQL
 );
 CREATE INDEX metric_samples_device ON metric_samples (device_id, ts);
 
@@ -91,3 +97,4 @@ CREATE TABLE agent_commands (
 CREATE INDEX agent_commands_device ON agent_commands (device_id, status);
 
 ALTER TABLE tenants ADD COLUMN agents_need_approval INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tenants ADD COLUMN offline_after_minutes INTEGER NOT NULL DEFAULT 5;

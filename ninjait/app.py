@@ -17,6 +17,7 @@ from ninjait.core.edge import Edge
 from ninjait.core.runtime import Runtime
 from ninjait.agents import api as agents_api, gateway_api, views as agents_views
 from ninjait.audit import api as audit_api, views as audit_views
+from ninjait.monitoring import api as monitoring_api
 from ninjait.dashboard import views as dashboard_views
 from ninjait.identity import api as identity_api, views as identity_views
 from ninjait.identity.http import AuthMiddleware, access_guard, check_declarations
@@ -32,6 +33,7 @@ PUBLIC = {"public": True}
 VENDOR_DIRS = {
     "htmx": NODE_MODULES / "htmx.org" / "dist",
     "tabler": NODE_MODULES / "@tabler" / "core" / "dist",
+    "uplot": NODE_MODULES / "uplot" / "dist",
 }
 
 
@@ -53,6 +55,7 @@ def create_app(runtime: Runtime) -> Litestar:
             *identity_api.route_handlers, *identity_views._all_handlers(),
             *audit_api.route_handlers, *audit_views.route_handlers,
             *gateway_api.route_handlers, *agents_api.route_handlers, *agents_views.route_handlers,
+            *monitoring_api.route_handlers,
         ],
         guards=[access_guard],
         state=State({"runtime": runtime}),

@@ -64,10 +64,11 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
     from ninjait.core import queue, runtime as rt
 
-    from ninjait.wiring import connect_subscribers
+    from ninjait.wiring import connect_subscribers, load_tasks
 
     _setup_logging(settings)
     connect_subscribers(rt.start(settings))
+    load_tasks()
     try:
         Consumer(queue.huey, workers=settings.queue_workers, periodic=True).run()
     finally:

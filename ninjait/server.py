@@ -88,6 +88,9 @@ def serve(settings: Settings) -> int:
 
     from ninjait.app import create_asgi  # after runtime: domains may read it at import
 
+    from ninjait.wiring import load_tasks
+
+    load_tasks()
     consumer = queue.start_in_process(settings.queue_workers) if settings.queue_in_process else None
     main = _QuietServer(uvicorn.Config(
         create_asgi(runtime), ssl_certfile=str(tls.cert), ssl_keyfile=str(tls.key),

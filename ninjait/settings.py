@@ -145,6 +145,9 @@ SPECS: tuple[Spec, ...] = (
     Spec("queue_in_process", _parse_bool, True,
          "Run the task consumer inside `ninjait serve`; set false when `ninjait worker` runs separately."),
     Spec("agent_interval", _parse_int, 30, "Seconds between agent check-ins.", minimum=5, maximum=3600),
+    Spec("metrics_raw_days", _parse_int, 7, "Days raw metric samples are kept.", minimum=1, maximum=90),
+    Spec("metrics_5m_days", _parse_int, 90, "Days 5-minute metric aggregates are kept.", minimum=1, maximum=730),
+    Spec("metrics_1h_days", _parse_int, 730, "Days 1-hour metric aggregates are kept.", minimum=1, maximum=3650),
     Spec("session_idle_minutes", _parse_int, 60,
          "A browser session ends after this many minutes without a request.", minimum=5, maximum=1440),
     Spec("session_max_hours", _parse_int, 12,
@@ -180,6 +183,9 @@ class Settings:
     queue_workers: int = 2
     queue_in_process: bool = True
     agent_interval: int = 30
+    metrics_raw_days: int = 7
+    metrics_5m_days: int = 90
+    metrics_1h_days: int = 730
     session_idle_minutes: int = 60
     session_max_hours: int = 12
     smtp_host: str = ""

@@ -14,3 +14,9 @@ def connect_subscribers(runtime: Runtime) -> None:
     from ninjait.audit import service as audit_service
 
     audit_service.subscribe(runtime.bus, runtime.db, runtime.keyring)
+
+
+def load_tasks() -> None:
+    """Import every domain's tasks so the consumer knows them (periodic ones included)."""
+    import ninjait.identity.tasks  # noqa: F401
+    import ninjait.monitoring.tasks  # noqa: F401

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, delete, get, post
-from litestar.params import FromPath, JSONBody
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from ninjait.agents import service
@@ -53,8 +53,26 @@ class DeviceController(Controller):
     tags = ["devices"]
 
     @get("/", opt={"permission": "devices.read"}, sync_to_thread=True)
-    def index(self, request: Req) -> list[Device]:
-        return convert(devices.list_devices(rt(request), principal_of(request)), list[Device])  # type: ignore[return-value]
+    def index(self, request: Req, q: FromQuery[str] = "", organization_id: FromQuery[int | None] = None,
+              site_id: FromQuery[int | None] = None, status: FromQuery[str] = "", os: FromQuery[str] = "",
+              sort: FromQuery[str] = "hostname", page: FromQuery[int] = 1,
+              per_page: FromQuery[int] = 100) -> Response[list[Device]]:
+        """Search (every word must match host name, IP, MAC, OS, serial, user or installed software), filter,
+        sort (`-` prefix for descending) and page. The total is in `X-Total-Count`."""
+        rows, total = devices.search_devices(rt(request), principal_of(request), q=q, organization_id=organization_id,
+                                             site_id=site_id, status=status, os=os, sort=sort, page=page,
+                                             per_page=per_page)
+        return Response(convert(rows, list[Device]), headers={"X-Total-Count": str(total)})  # type: ignore[arg-type]
+
+    @get("/export", opt={"permission": "devices.read"}, sync_to_thread=True, media_type="text/csv")
+    def export(self, request: Req, q: FromQuery[str] = "", organization_id: FromQuery[int | None] = None,
+               site_id: FromQuery[int | None] = None, status: FromQuery[str] = "", os: FromQuery[str] = "",
+               sort: FromQuery[str] = "hostname") -> Response[str]:
+        """The same search as the list, every match, as CSV."""
+        rows, _ = devices.search_devices(rt(request), principal_of(request), q=q, organization_id=organization_id,
+                                         site_id=site_id, status=status, os=os, sort=sort, page=1, per_page=1000)
+        return Response(devices.to_csv(rt(request), principal_of(request), rows), media_type="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="devices.csv"'})
 
     @get("/{device_id:int}", opt={"permission": "devices.read"}, sync_to_thread=True)
     def show(self, request: Req, device_id: FromPath[int]) -> DeviceDetail:

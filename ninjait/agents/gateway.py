@@ -48,11 +48,13 @@ def decode_body(raw: bytes, encoding: str) -> wire.CheckIn:
 
 def sample_rows(agent: service.AgentIdentity, samples: list[wire.MetricSample]) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
+    now = int(time.time())
     for s in samples:
         for name in SCALAR_METRICS:
-            rows.append((agent.tenant_id, agent.device_id, s.ts, name, "", float(getattr(s, name))))
+            rows.append((agent.tenant_id, agent.device_id, s.ts, name, "", float(getattr(s, name)), now))
         for disk in s.disks:
-            rows.append((agent.tenant_id, agent.device_id, s.ts, "disk_used_percent", disk.mount, disk.used_percent))
+            rows.append((agent.tenant_id, agent.device_id, s.ts, "disk_used_percent", disk.mount, disk.used_percent,
+                         now))
     return rows
 
 
@@ -64,6 +66,7 @@ class Stored:
     inventory_changed: bool = False
     want_inventory: bool = False
     rotate: bool = False
+    came_back_from: str = ""
 
 
 def ingest(c: Conn, agent: service.AgentIdentity, batch: wire.CheckIn, rows: list[tuple[Any, ...]]) -> Stored:
@@ -73,7 +76,8 @@ def ingest(c: Conn, agent: service.AgentIdentity, batch: wire.CheckIn, rows: lis
     if new:
         store.insert_samples(c, rows)
         live = msgspec.to_builtins(batch.metrics[-1]) if batch.metrics else None
-        devices.record_check_in(c, agent.device_id, int(now), batch.agent_version, live)
+        before = devices.record_check_in(c, agent.device_id, int(now), batch.agent_version, live)
+        result.came_back_from = before if before != "online" else ""
         known = devices.known_inventory_hash(c, agent.device_id)
         if batch.inventory is not None:
             digest = wire.inventory_hash(batch.inventory)
@@ -106,6 +110,10 @@ async def check_in(rt: Runtime, header: str, raw: bytes, encoding: str) -> bytes
         raise Forbidden("this agent is waiting for approval by an administrator")
     batch = decode_body(raw, encoding)
     stored: Stored = await rt.db.awrite(lambda c: ingest(c, agent, batch, sample_rows(agent, batch.metrics)))
+    if stored.came_back_from:
+        rt.bus.emit("device.status_changed", agent.tenant_id, {"user_id": None, "email": "agent"},
+                    object_type="device", object_id=agent.device_id,
+                    summary={"from": stored.came_back_from, "to": "online"})
     for cmd in stored.finished:
         rt.bus.emit("command.finished", agent.tenant_id, {"user_id": None, "email": "agent"},
                     object_type="device", object_id=agent.device_id,

@@ -17,6 +17,7 @@ class Device(Struct):
     os_version: str
     agent_version: str
     last_seen_at: int | None
+    status: str
     created_at: int
 
 

@@ -79,10 +79,10 @@ def claim_batch(c: Conn, agent_id: int, seq: int, now: int) -> bool:
                    "ON CONFLICT (agent_id, seq) DO NOTHING RETURNING seq", (agent_id, seq, now)) is not None
 
 
-def insert_samples(c: Conn, rows: Sequence[tuple[int, int, float, str, str, float]]) -> None:
+def insert_samples(c: Conn, rows: Sequence[tuple[int, int, float, str, str, float, int]]) -> None:
     if rows:
-        c.executemany("INSERT INTO metric_samples (tenant_id, device_id, ts, metric, instance, value) "
-                      "VALUES (?, ?, ?, ?, ?, ?)", rows)
+        c.executemany("INSERT INTO metric_samples (tenant_id, device_id, ts, metric, instance, value, received_at) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 # --- commands ----------------------------------------------------------------------------------------

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, Parameter
 from litestar.response import Redirect, Template
 
 from ninjait.agents import service, store
@@ -16,6 +16,7 @@ from ninjait.devices import service as devices
 from ninjait.identity import service as identity
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.views import FormData, _back, field
+from ninjait.monitoring.service import METRICS
 from ninjait.ui import nav
 from ninjait.ui.pages import page
 
@@ -27,12 +28,31 @@ def rt(request: Req) -> Any:
     return request.app.state.runtime
 
 
+PER_PAGE = 50
+FILTERS = ("q", "organization_id", "status", "os", "sort")
+
+
 @get("/devices", opt={"permission": "devices.read"}, include_in_schema=False, sync_to_thread=True)
-def devices_page(request: Req) -> Template:
+def devices_page(request: Req, page_number: Annotated[int, Parameter(query="page", ge=1)] = 1) -> Template:
     p = principal_of(request)
+    params = {k: request.query_params.get(k, "")[:200] for k in FILTERS}
+    org = params["organization_id"]
+    error, rows, total = "", [], 0
+    try:
+        rows, total = devices.search_devices(
+            rt(request), p, q=params["q"], organization_id=int(org) if org.isdigit() else None,
+            status=params["status"], os=params["os"], sort=params["sort"] or "hostname", page=page_number,
+            per_page=PER_PAGE)
+    except ServiceError as exc:
+        error = exc.message
     orgs = {o["id"]: o["name"] for o in identity.list_organizations(rt(request), p)}
-    return page(request, "agents/devices.html", active="devices", devices=devices.list_devices(rt(request), p),
-                orgs=orgs, can_enroll=p.can_somewhere("devices.write"))
+    query = {k: v for k, v in params.items() if v}
+    pages = max(1, -(-total // PER_PAGE))
+    return page(request, "agents/devices.html", active="devices", devices=rows, total=total, orgs=orgs,
+                params=params, error=error, page_number=page_number, pages=pages, statuses=devices.STATUSES,
+                link=lambda **changes: "/devices?" + urlencode({**query, **{k: v for k, v in changes.items()}}),
+                export_url="/api/v1/devices/export" + ("?" + urlencode(query) if query else ""),
+                can_enroll=p.can_somewhere("devices.write"))
 
 
 def _device_page(request: Req, device_id: int, *, status_code: int = 200, error: str = "") -> Template:
@@ -43,7 +63,8 @@ def _device_page(request: Req, device_id: int, *, status_code: int = 200, error:
     return page(request, "agents/device.html", status_code=status_code, active="devices", error=error,
                 device=device, agent=agent, commands=service.list_commands(rt(request), p, device_id),
                 can_write=p.can("devices.write", device["organization_id"]),
-                inventory_json=json.dumps(device["inventory"], indent=2, sort_keys=True)[:200_000])
+                inventory_json=json.dumps(device["inventory"], indent=2, sort_keys=True)[:200_000],
+                metrics=METRICS)
 
 
 @get("/devices/{device_id:int}", opt={"permission": "devices.read"}, include_in_schema=False, sync_to_thread=True)

@@ -11,14 +11,13 @@ put back) cannot forge a consistent chain without the key.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from ninjait.audit import store
+from ninjait.core import csvfile
 from ninjait.core.crypto import Keyring
 from ninjait.core.db import Conn, Database
 from ninjait.core.dialect import lock_for_transaction
@@ -132,12 +131,7 @@ def search(db: Database, p: Principal, *, action: str = "", user: str = "", obje
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["id", "time", "actor", "ip", "action", "object_type", "object_id", "summary", "request_id"])
-    for r in rows:
-        cells = [r["id"], r["time"], r["actor"], r["ip"], r["action"], r["object_type"], r["object_id"],
-                 json.dumps(r["summary"], sort_keys=True), r["request_id"]]
-        # A cell starting with = + - @ would run as a formula in a spreadsheet.
-        writer.writerow([f"'{v}" if isinstance(v, str) and v[:1] in "=+-@\t\r" else v for v in cells])
-    return out.getvalue()
+    return csvfile.render(
+        ["id", "time", "actor", "ip", "action", "object_type", "object_id", "summary", "request_id"],
+        ([r["id"], r["time"], r["actor"], r["ip"], r["action"], r["object_type"], r["object_id"],
+          json.dumps(r["summary"], sort_keys=True), r["request_id"]] for r in rows))

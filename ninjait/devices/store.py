@@ -7,7 +7,7 @@ from typing import Any
 from ninjait.core.db import Conn
 
 COLUMNS = ("id, tenant_id, organization_id, site_id, hostname, platform, os_name, os_version, agent_version, "
-           "inventory_hash, inventory_at, last_seen_at, created_at")
+           "inventory_hash, inventory_at, last_seen_at, status, status_changed_at, created_at")
 
 
 def insert(c: Conn, tenant_id: int, org_id: int, site_id: int, hostname: str, platform: str, now: int) -> int:
@@ -25,19 +25,24 @@ def list_for(c: Conn, tenant_id: int, orgs: frozenset[int] | None) -> list[dict[
     return rows if orgs is None else [r for r in rows if r["organization_id"] in orgs]
 
 
-def seen(c: Conn, device_id: int, now: int, agent_version: str, live: str | None) -> None:
+def seen(c: Conn, device_id: int, now: int, agent_version: str, live: str | None) -> str:
+    """Record a check-in; returns the status the device had before (it is online now)."""
+    before = c.value("SELECT status FROM devices WHERE id = ?", (device_id,))
+    changed = "status_changed_at = CASE WHEN status = 'online' THEN status_changed_at ELSE ? END"
     if live is None:
-        c.execute("UPDATE devices SET last_seen_at = ?, agent_version = ? WHERE id = ?",
-                  (now, agent_version, device_id))
+        c.execute(f"UPDATE devices SET last_seen_at = ?, agent_version = ?, status = 'online', {changed} "
+                  "WHERE id = ?", (now, agent_version, now, device_id))
     else:
-        c.execute("UPDATE devices SET last_seen_at = ?, agent_version = ?, live = ? WHERE id = ?",
-                  (now, agent_version, live, device_id))
+        c.execute(f"UPDATE devices SET last_seen_at = ?, agent_version = ?, live = ?, status = 'online', {changed} "
+                  "WHERE id = ?", (now, agent_version, live, now, device_id))
+    return before or ""
 
 
 def set_inventory(c: Conn, device_id: int, inventory: str, inventory_hash: str, hostname: str, os_name: str,
-                  os_version: str, now: int) -> None:
+                  os_version: str, search: str, now: int) -> None:
     c.execute("UPDATE devices SET inventory = ?, inventory_hash = ?, inventory_at = ?, hostname = ?, os_name = ?, "
-              "os_version = ? WHERE id = ?", (inventory, inventory_hash, now, hostname, os_name, os_version, device_id))
+              "os_version = ?, search = ? WHERE id = ?",
+              (inventory, inventory_hash, now, hostname, os_name, os_version, search, device_id))
 
 
 def inventory_hash(c: Conn, device_id: int) -> str:
@@ -46,3 +51,40 @@ def inventory_hash(c: Conn, device_id: int) -> str:
 
 def delete(c: Conn, tenant_id: int, device_id: int) -> None:
     c.execute("DELETE FROM devices WHERE tenant_id = ? AND id = ?", (tenant_id, device_id))
+
+
+SORTS = {"hostname": "hostname", "last_seen": "last_seen_at", "status": "status", "os": "os_name",
+         "created": "created_at"}
+
+
+def search(c: Conn, tenant_id: int, orgs: frozenset[int] | None, *, q: str = "", organization_id: int | None = None,
+           site_id: int | None = None, status: str = "", os: str = "", sort: str = "hostname", descending: bool = False,
+           limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    where, params = ["tenant_id = ?"], [tenant_id]
+    if orgs is not None:
+        if not orgs:
+            return [], 0
+        where.append(f"organization_id IN ({','.join('?' * len(orgs))})")
+        params += sorted(orgs)
+    for term in q.lower().split()[:8]:
+        # Every word must match somewhere: host name, address, OS, serial, user, software.
+        where.append("(lower(hostname) LIKE ? OR search LIKE ?)")
+        params += [f"%{term}%", f"%{term}%"]
+    if organization_id is not None:
+        where.append("organization_id = ?")
+        params.append(organization_id)
+    if site_id is not None:
+        where.append("site_id = ?")
+        params.append(site_id)
+    if status:
+        where.append("status = ?")
+        params.append(status)
+    if os:
+        where.append("lower(os_name) LIKE ?")
+        params.append(f"%{os.lower()}%")
+    clause = " AND ".join(where)
+    total = int(c.value(f"SELECT count(*) FROM devices WHERE {clause}", params))
+    order = f"{SORTS[sort]} {'DESC' if descending else 'ASC'}, id"
+    rows = c.all(f"SELECT {COLUMNS} FROM devices WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?",
+                 [*params, limit, offset])
+    return rows, total

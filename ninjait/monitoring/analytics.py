@@ -1,0 +1,143 @@
+"""The metrics tiers in DuckDB: raw samples, 5-minute and 1-hour min/avg/max.
+
+Samples arrive in bulk (Arrow tables) from the hot SQLite table, sorted by
+(device, metric, instance, ts) so a device's series sit together. After each
+append the 5-minute and 1-hour buckets the batch touched are recomputed from
+raw, so late samples (within the raw retention) give exact aggregates.
+
+This class is the analytics interface: a ClickHouse store would offer the same
+methods.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS metrics_raw (
+    tenant_id BIGINT, device_id BIGINT, metric VARCHAR, instance VARCHAR, ts DOUBLE, value DOUBLE);
+CREATE TABLE IF NOT EXISTS metrics_5m (
+    tenant_id BIGINT, device_id BIGINT, metric VARCHAR, instance VARCHAR, bucket DOUBLE,
+    min DOUBLE, avg DOUBLE, max DOUBLE, n BIGINT);
+CREATE TABLE IF NOT EXISTS metrics_1h (
+    tenant_id BIGINT, device_id BIGINT, metric VARCHAR, instance VARCHAR, bucket DOUBLE,
+    min DOUBLE, avg DOUBLE, max DOUBLE, n BIGINT);
+CREATE TABLE IF NOT EXISTS mover_state (name VARCHAR PRIMARY KEY, value BIGINT);
+"""
+
+ARROW_SCHEMA = pa.schema([("tenant_id", pa.int64()), ("device_id", pa.int64()), ("metric", pa.string()),
+                          ("instance", pa.string()), ("ts", pa.float64()), ("value", pa.float64())])
+TIERS = {"raw": 0, "5m": 300, "1h": 3600}
+
+
+@dataclass(frozen=True)
+class Retention:
+    raw_days: int = 7
+    m5_days: int = 90
+    h1_days: int = 730
+
+
+class DuckStore:
+    def __init__(self, connection: Any, retention: Retention) -> None:
+        self._con = connection
+        self.retention = retention
+        self._write_lock = threading.Lock()  # one bulk writer at a time; readers use their own cursors
+        self._con.execute(SCHEMA)
+
+    def cursor(self) -> Any:
+        return self._con.cursor()
+
+    def watermark(self) -> int:
+        row = self.cursor().execute("SELECT value FROM mover_state WHERE name = 'hot_id'").fetchone()
+        return int(row[0]) if row else 0
+
+    def append(self, table: pa.Table, up_to_id: int, now: float) -> int:
+        """Store a batch and move the watermark in one transaction; returns rows kept (too-old rows dropped)."""
+        cutoff = now - self.retention.raw_days * 86400
+        with self._write_lock:
+            cur = self.cursor()
+            cur.register("incoming", table)
+            cur.execute("BEGIN")
+            try:
+                cur.execute("CREATE OR REPLACE TEMP TABLE batch AS SELECT * FROM incoming WHERE ts >= ? "
+                            "ORDER BY device_id, metric, instance, ts", [cutoff])
+                kept = cur.execute("SELECT count(*) FROM batch").fetchone()[0]
+                cur.execute("INSERT INTO metrics_raw SELECT * FROM batch")
+                self._rollup(cur)
+                cur.execute("INSERT INTO mover_state VALUES ('hot_id', ?) ON CONFLICT (name) DO UPDATE "
+                            "SET value = excluded.value", [up_to_id])
+                cur.execute("COMMIT")
+            except Exception:
+                cur.execute("ROLLBACK")
+                raise
+            finally:
+                cur.unregister("incoming")
+        return int(kept)
+
+    @staticmethod
+    def _rollup(cur: Any) -> None:
+        for name, width in (("metrics_5m", 300), ("metrics_1h", 3600)):
+            cur.execute(f"""
+                CREATE OR REPLACE TEMP TABLE touched AS
+                SELECT DISTINCT device_id, metric, instance, floor(ts / {width}) * {width} AS bucket FROM batch""")
+            cur.execute(f"""
+                DELETE FROM {name} t USING touched x
+                WHERE t.device_id = x.device_id AND t.metric = x.metric AND t.instance = x.instance
+                  AND t.bucket = x.bucket""")
+            cur.execute(f"""
+                INSERT INTO {name}
+                SELECT r.tenant_id, r.device_id, r.metric, r.instance, x.bucket,
+                       min(r.value), avg(r.value), max(r.value), count(*)
+                FROM touched x JOIN metrics_raw r
+                  ON r.device_id = x.device_id AND r.metric = x.metric AND r.instance = x.instance
+                 AND r.ts >= x.bucket AND r.ts < x.bucket + {width}
+                GROUP BY r.tenant_id, r.device_id, r.metric, r.instance, x.bucket""")
+
+    def purge(self, now: float) -> dict[str, int]:
+        removed = {}
+        with self._write_lock:
+            cur = self.cursor()
+            for table, days in (("metrics_raw", self.retention.raw_days), ("metrics_5m", self.retention.m5_days),
+                                ("metrics_1h", self.retention.h1_days)):
+                column = "ts" if table == "metrics_raw" else "bucket"
+                removed[table] = cur.execute(f"DELETE FROM {table} WHERE {column} < ?",
+                                             [now - days * 86400]).fetchone()[0]
+        return removed
+
+    def series(self, tenant_id: int, device_id: int, metric: str, instance: str, start: float, end: float,
+               tier: str) -> list[tuple[float, float, float, float]]:
+        """(t, min, avg, max) points of one series, oldest first."""
+        cur = self.cursor()
+        if tier == "raw":
+            sql = ("SELECT ts, value, value, value FROM metrics_raw WHERE tenant_id = ? AND device_id = ? "
+                   "AND metric = ? AND instance = ? AND ts >= ? AND ts < ? ORDER BY ts")
+        else:
+            table = "metrics_5m" if tier == "5m" else "metrics_1h"
+            sql = (f"SELECT bucket, min, avg, max FROM {table} WHERE tenant_id = ? AND device_id = ? "
+                   "AND metric = ? AND instance = ? AND bucket >= ? AND bucket < ? ORDER BY bucket")
+        return [tuple(r) for r in cur.execute(sql, [tenant_id, device_id, metric, instance, start, end]).fetchall()]
+
+    def instances(self, tenant_id: int, device_id: int, metric: str) -> list[str]:
+        cur = self.cursor()
+        rows = cur.execute("SELECT DISTINCT instance FROM metrics_1h WHERE tenant_id = ? AND device_id = ? "
+                           "AND metric = ? ORDER BY 1", [tenant_id, device_id, metric]).fetchall()
+        return [r[0] for r in rows]
+
+    def top_devices(self, tenant_id: int, metric: str, start: float, end: float, limit: int,
+                    devices: list[int] | None) -> list[tuple[int, float, float]]:
+        """Devices with the highest average of a metric over the window: (device_id, avg, max)."""
+        cur = self.cursor()
+        scope, params = "", [tenant_id, metric, start, end]
+        if devices is not None:
+            if not devices:
+                return []
+            scope = f" AND device_id IN ({','.join('?' * len(devices))})"
+            params += devices
+        sql = (f"SELECT device_id, sum(avg * n) / sum(n) AS a, max(max) FROM metrics_5m WHERE tenant_id = ? "
+               f"AND metric = ? AND instance = '' AND bucket >= ? AND bucket < ?{scope} "
+               "GROUP BY device_id ORDER BY a DESC LIMIT ?")
+        return [tuple(r) for r in cur.execute(sql, [*params, limit]).fetchall()]

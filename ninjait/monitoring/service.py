@@ -1,0 +1,160 @@
+"""Metrics (hot table -> DuckDB tiers, queries) and device status. No HTTP."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import pyarrow as pa
+
+from ninjait.core.errors import Invalid
+from ninjait.core.runtime import Runtime
+from ninjait.devices import service as devices
+from ninjait.identity.principal import SYSTEM, Principal
+from ninjait.monitoring.analytics import ARROW_SCHEMA, DuckStore, Retention
+
+log = logging.getLogger("ninjait.monitoring")
+
+METRICS = {
+    "cpu_percent": "CPU %", "load1": "Load (1 min)", "load5": "Load (5 min)", "load15": "Load (15 min)",
+    "mem_percent": "Memory used %", "swap_percent": "Swap used %", "process_count": "Processes",
+    "disk_read_bps": "Disk read B/s", "disk_write_bps": "Disk write B/s", "net_rx_bps": "Network in B/s",
+    "net_tx_bps": "Network out B/s", "disk_used_percent": "Disk used % (per mount)",
+}
+MOVE_BATCH = 200_000
+MAX_RANGE = 2 * 366 * 86400
+
+
+def analytics(rt: Runtime) -> DuckStore:
+    store = getattr(rt, "_duckstore", None)
+    if store is None:
+        s = rt.settings
+        store = DuckStore(rt.analytics(), Retention(s.metrics_raw_days, s.metrics_5m_days, s.metrics_1h_days))
+        rt._duckstore = store  # type: ignore[attr-defined]
+    return store
+
+
+# --- hot table -> DuckDB ----------------------------------------------------------------------------
+
+def move_hot_samples(rt: Runtime, batch: int = MOVE_BATCH, settle_seconds: int | None = None) -> int:
+    """Move every sample from the hot table into DuckDB, in bulk. Safe to run twice or to crash midway:
+    DuckDB records the last moved id in the same transaction as the rows.
+
+    Ids only grow, so a watermark suffices, provided no smaller id commits later. On SQLite (one
+    writer) none can; on PostgreSQL concurrent transactions may commit out of id order, so rows
+    are left to settle for a while before they are moved."""
+    if settle_seconds is None:
+        settle_seconds = 30 if rt.db.backend == "postgresql" else 0
+    store = analytics(rt)
+    moved = 0
+    while True:
+        mark = store.watermark()
+        with rt.db.read() as c:
+            upper = c.value("SELECT COALESCE(max(id), 0) FROM metric_samples WHERE received_at <= ?",
+                            (int(time.time()) - settle_seconds,))
+            rows = c.all("SELECT id, tenant_id, device_id, metric, instance, ts, value FROM metric_samples "
+                         "WHERE id > ? AND id <= ? ORDER BY id LIMIT ?", (mark, upper, batch))
+        if rows:
+            table = pa.table({name: [r[name] for r in rows] for name in ARROW_SCHEMA.names}, schema=ARROW_SCHEMA)
+            store.append(table, rows[-1]["id"], time.time())
+            moved += len(rows)
+            mark = rows[-1]["id"]
+        # Rows at or below the watermark are in DuckDB: the hot copy can go (also after a crash).
+        rt.db.write(lambda c, m=mark: c.execute("DELETE FROM metric_samples WHERE id <= ?", (m,)))
+        if len(rows) < batch:
+            return moved
+
+
+def purge(rt: Runtime) -> dict[str, int]:
+    return analytics(rt).purge(time.time())
+
+
+def pick_tier(span: float) -> str:
+    if span <= 2 * 86400:
+        return "raw"
+    if span <= 31 * 86400:
+        return "5m"
+    return "1h"
+
+
+def series(rt: Runtime, p: Principal, device_id: int, metric: str, instance: str = "", start: float | None = None,
+           end: float | None = None, tier: str = "") -> dict[str, Any]:
+    if metric not in METRICS:
+        raise Invalid(f"unknown metric {metric!r}; known: {', '.join(METRICS)}", field="metric")
+    device = devices.get_device(rt, p, device_id)
+    end = time.time() if end is None else end
+    start = end - 3600 if start is None else start
+    if start >= end:
+        raise Invalid("from must be earlier than to", field="from")
+    if end - start > MAX_RANGE:
+        raise Invalid("the time range may span at most two years", field="from")
+    if tier and tier not in ("raw", "5m", "1h"):
+        raise Invalid("tier must be raw, 5m or 1h", field="tier")
+    tier = tier or pick_tier(end - start)
+    points = analytics(rt).series(p.tenant_id, device["id"], metric, instance, start, end, tier)
+    if tier == "raw":
+        # Samples of the last minute are still in the hot table.
+        last = points[-1][0] if points else start
+        with rt.db.read() as c:
+            hot = c.all("SELECT ts, value FROM metric_samples WHERE device_id = ? AND tenant_id = ? AND metric = ? "
+                        "AND instance = ? AND ts > ? AND ts < ? ORDER BY ts",
+                        (device["id"], p.tenant_id, metric, instance, last, end))
+        points += [(r["ts"], r["value"], r["value"], r["value"]) for r in hot]
+    return {"device_id": device["id"], "metric": metric, "instance": instance, "tier": tier, "from": start,
+            "to": end, "points": [{"t": t, "min": lo, "avg": avg, "max": hi} for t, lo, avg, hi in points]}
+
+
+def top_devices(rt: Runtime, p: Principal, metric: str, hours: int = 24, limit: int = 10) -> list[dict[str, Any]]:
+    if metric not in METRICS:
+        raise Invalid(f"unknown metric {metric!r}", field="metric")
+    if not 1 <= hours <= 24 * 90 or not 1 <= limit <= 100:
+        raise Invalid("hours must be 1-2160 and limit 1-100", field="hours")
+    visible = devices.list_devices(rt, p)
+    allowed = None if p.organizations_for("devices.read") is None else [d["id"] for d in visible]
+    names = {d["id"]: d["hostname"] for d in visible}
+    now = time.time()
+    rows = analytics(rt).top_devices(p.tenant_id, metric, now - hours * 3600, now, limit, allowed)
+    return [{"device_id": d, "hostname": names.get(d, ""), "avg": a, "max": m} for d, a, m in rows]
+
+
+# --- device status ------------------------------------------------------------------------------------
+
+def status_for(last_seen: int | None, now: float, interval: int, offline_after: int) -> str:
+    if last_seen is None:
+        return "new"
+    age = now - last_seen
+    if age <= 2 * interval + 30:
+        return "online"
+    return "overdue" if age <= offline_after else "offline"
+
+
+def evaluate_statuses(rt: Runtime, now: float | None = None) -> list[dict[str, Any]]:
+    """Flip device statuses by how long ago each last checked in (server clock only: agent clocks
+    may be wrong). Right after the appliance starts, nobody is called offline until agents had the
+    time to check in again: the outage was ours, not theirs."""
+    now = time.time() if now is None else now
+    interval = rt.settings.agent_interval
+    up_for = now - rt.started_at
+    with rt.db.read() as c:
+        rows = c.all("SELECT d.id, d.tenant_id, d.hostname, d.last_seen_at, d.status, t.offline_after_minutes "
+                     "FROM devices d JOIN tenants t ON t.id = d.tenant_id")
+    changes = []
+    for row in rows:
+        offline_after = row["offline_after_minutes"] * 60
+        new = status_for(row["last_seen_at"], now, interval, offline_after)
+        if up_for < offline_after and new in ("overdue", "offline") and row["status"] == "online":
+            continue  # grace after our own restart
+        if new != row["status"]:
+            changes.append({**row, "new": new})
+    if changes:
+        def apply(c: Any) -> None:
+            for ch in changes:
+                c.execute("UPDATE devices SET status = ?, status_changed_at = ? WHERE id = ? AND status = ?",
+                          (ch["new"], int(now), ch["id"], ch["status"]))
+
+        rt.db.write(apply)
+    for ch in changes:
+        rt.bus.emit("device.status_changed", ch["tenant_id"], SYSTEM.as_dict(), object_type="device",
+                    object_id=ch["id"], summary={"hostname": ch["hostname"], "from": ch["status"], "to": ch["new"]})
+    return changes
