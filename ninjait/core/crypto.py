@@ -26,16 +26,21 @@ def load_or_create_key(data_dir: Path) -> bytes:
         if len(key) != 32:
             raise CryptoError(f"{path} is damaged: expected 32 bytes, found {len(key)}")
         return key
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = secrets.token_bytes(32)
+    write_private(path, key)
+    return key
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a secret file readable by the owner only, atomically: a crash leaves the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
-        fh.write(key)
+        fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    return key
 
 
 class Keyring:

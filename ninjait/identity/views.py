@@ -276,13 +276,7 @@ def account_token_revoke(request: Req, token_id: FromPath[int]) -> Response[Any]
     return _back("/account", "token-revoked")
 
 
-route_handlers_auth = [login_page, login_submit, mfa_page, mfa_submit, enrol_page, enrol_submit, logout, setup_page,
+route_handlers = [login_page, login_submit, mfa_page, mfa_submit, enrol_page, enrol_submit, logout, setup_page,
                        setup_submit, forgot_page, forgot_submit, reset_page, reset_submit, account_page,
                        account_password, account_mfa_disable, account_backup_codes, account_session_revoke,
                        account_token_create, account_token_revoke]
-
-
-def _all_handlers() -> list[Any]:
-    from ninjait.identity import admin_views
-
-    return [*route_handlers_auth, *admin_views.route_handlers]
