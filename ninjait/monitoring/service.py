@@ -92,15 +92,16 @@ def series(rt: Runtime, p: Principal, device_id: int, metric: str, instance: str
     if tier and tier not in ("raw", "5m", "1h"):
         raise Invalid("tier must be raw, 5m or 1h", field="tier")
     tier = tier or pick_tier(end - start)
-    points = analytics(rt).series(p.tenant_id, device["id"], metric, instance, start, end, tier)
+    store = analytics(rt)
+    points = store.series(p.tenant_id, device["id"], metric, instance, start, end, tier)
     if tier == "raw":
-        # Samples of the last minute are still in the hot table.
-        last = points[-1][0] if points else start
+        # Samples of the last minute (or late ones) are still in the hot table, above the watermark.
         with rt.db.read() as c:
             hot = c.all("SELECT ts, value FROM metric_samples WHERE device_id = ? AND tenant_id = ? AND metric = ? "
-                        "AND instance = ? AND ts > ? AND ts < ? ORDER BY ts",
-                        (device["id"], p.tenant_id, metric, instance, last, end))
-        points += [(r["ts"], r["value"], r["value"], r["value"]) for r in hot]
+                        "AND instance = ? AND ts >= ? AND ts < ? AND id > ?",
+                        (device["id"], p.tenant_id, metric, instance, start, end, store.watermark()))
+        if hot:
+            points = sorted(points + [(r["ts"], r["value"], r["value"], r["value"]) for r in hot])
     return {"device_id": device["id"], "metric": metric, "instance": instance, "tier": tier, "from": start,
             "to": end, "points": [{"t": t, "min": lo, "avg": avg, "max": hi} for t, lo, avg, hi in points]}
 

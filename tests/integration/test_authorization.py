@@ -47,13 +47,17 @@ ROUTES = route_table()
 PROTECTED = [(m, p, o) for m, p, o in ROUTES if not o.get("public")]
 
 
+REQUIRED_QUERY = {"/metrics": "?metric=cpu_percent"}  # routes whose required query would answer 400 first
+
+
 def fill(path: str, values: dict[str, Any]) -> str:
     def one(m: re.Match[str]) -> str:
         name = m.group(1)
         assert name in values, f"route {path}: add an object for parameter {name!r} to this test"
         return str(values[name])
 
-    return PARAM.sub(one, path)
+    query = next((q for suffix, q in REQUIRED_QUERY.items() if path.endswith(suffix)), "")
+    return PARAM.sub(one, path) + query
 
 
 def body_for(method: str, path: str) -> dict[str, Any]:
