@@ -5,7 +5,7 @@
   ``scope["state"]``.
 * ``access_guard`` runs on every route and reads what the route declared in
   its ``opt``: ``public=True``, ``stage="mfa"|"enrol"`` (half-logged-in
-  sessions), ``authenticated=True`` (any signed-in user) or
+  sessions too; ``"any"``: whichever stage), ``authenticated=True`` (any signed-in user) or
   ``permission="domain.action"``. A route that declares nothing refuses to
   start the app (``check_declarations``), so no route is open by accident.
 * CSRF: a state-changing request on a session must carry the session's token
@@ -147,7 +147,8 @@ async def access_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: 
                 raise HTTPException(status_code=403, detail="cross-origin request refused")
         return
     if opt.get("stage"):
-        if session is None or session.stage not in (opt["stage"], "full"):
+        # stage="any": every session, whatever is still due (signing out must work from every page).
+        if session is None or (opt["stage"] != "any" and session.stage not in (opt["stage"], "full")):
             raise LoginRequired(detail="sign in first")
         if unsafe:
             _check_csrf(connection, session.csrf_token, await _form_token(connection))

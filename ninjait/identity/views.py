@@ -126,13 +126,16 @@ def enrol_submit(request: Req, data: FormData) -> Response[Any]:
     return _with_session(response, token, request)
 
 
-@post("/logout", opt={"stage": "mfa"}, include_in_schema=False, sync_to_thread=True)
+@post("/logout", opt={"stage": "any"}, include_in_schema=False, sync_to_thread=True)
 def logout(request: Req) -> Response[Any]:
     info = session_of(request)
     if info is not None:
         authn.logout(rt(request), info, actor_of(request))
     response = Redirect("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    # Not delete_cookie(): its Set-Cookie lacks Secure, and browsers ignore a __Host- cookie without it,
+    # so the dead session's cookie stayed. The same attributes as when it was set, expired now.
+    response.set_cookie(SESSION_COOKIE, "", path="/", secure=True, httponly=True, samesite="lax", max_age=0,
+                        expires=0)
     return response
 
 
