@@ -6,6 +6,11 @@ test also checks "no console errors". A test that expects a particular error say
 with `allow_console_error(regex)`.
 
 Chromium is the system one (/usr/bin/chromium); `playwright install` is never needed.
+
+Each test module gets one appliance seeded with the world of tests/support/identity.py
+(tenants A and B, staff of every role, password PASSWORD; tenant B does not require MFA).
+`sign_in(page, person)` goes through the real login form; `signed_in_page(...)` makes a
+new page and does that first.
 """
 
 from __future__ import annotations
@@ -15,11 +20,14 @@ import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Error, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Error, Page, expect, sync_playwright
 
 from tests.support.appliance import ROOT, Appliance
+from tests.support.identity import Person, World, fresh_code, start_world
+from tests.support.smtp import Mailbox
 
 CHROMIUM = Path("/usr/bin/chromium")
 # The machine has no network: keep Chromium from reaching out (updates, sync, QUIC probes).
@@ -33,6 +41,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 OUTPUT_ROOT = ROOT / "test-output" / "e2e"
+# Tenant B's Organization Admin: every navigation entry, and no second factor to type.
+DEFAULT_PERSON = "b-organizationadmin"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -148,3 +158,60 @@ def new_page(browser: Browser, appliance: Appliance, _problems: _Problems, outpu
 def page(new_page: Callable[..., Page]) -> Page:
     """A page in a default (light, 1280x720) context on the running appliance."""
     return new_page()
+
+
+# --- a seeded appliance and signing in ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def mailbox() -> Iterator[Mailbox]:
+    """The SMTP server the module's appliance sends its mail to."""
+    with Mailbox() as box:
+        yield box
+
+
+@pytest.fixture(scope="module")
+def world_app(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest,
+              mailbox: Mailbox) -> Iterator[tuple[Appliance, World]]:
+    """One appliance per test module with the two seeded tenants (A and B), mailing to `mailbox`."""
+    from tests.conftest import BACKEND
+
+    database_url = request.getfixturevalue("pg_server").new_database() if BACKEND == "postgresql" else ""
+    app, world = start_world(tmp_path_factory.mktemp("world") / "data", database_url, mailbox.settings_env())
+    yield app, world
+    app.stop()
+
+
+@pytest.fixture
+def appliance(world_app: tuple[Appliance, World]) -> Appliance:
+    """Pages open on the module's seeded appliance (instead of the empty one of tests/conftest.py)."""
+    return world_app[0]
+
+
+@pytest.fixture
+def world(world_app: tuple[Appliance, World]) -> World:
+    return world_app[1]
+
+
+def sign_in(page: Page, person: Person, next_path: str = "/") -> None:
+    """Sign in through the login form, and the code page when the person has TOTP; waits for `next_path`."""
+    page.goto(f"/login?next={quote(next_path, safe='')}")
+    page.get_by_label("E-mail address").fill(person.email)
+    page.locator("#password").fill(person.password)
+    page.get_by_role("button", name="Sign in").click()
+    if person.totp_secret:
+        expect(page).to_have_url(re.compile(r"/login/mfa\b"))
+        page.get_by_label("Code").fill(fresh_code(person.totp_secret))
+        page.get_by_role("button", name="Verify").click()
+    expect(page).to_have_url(re.compile(re.escape(next_path) + "$"))
+
+
+@pytest.fixture
+def signed_in_page(new_page: Callable[..., Page], world: World) -> Callable[..., Page]:
+    """signed_in_page(who=DEFAULT_PERSON, next_path="/", **context_options) -> a new Page (own context),
+    signed in as `who` (a key of world.people, or a Person) and showing `next_path`."""
+    def make(who: str | Person = DEFAULT_PERSON, next_path: str = "/", **options: Any) -> Page:
+        page = new_page(**options)
+        sign_in(page, world.people[who] if isinstance(who, str) else who, next_path)
+        return page
+
+    return make

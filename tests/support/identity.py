@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -83,6 +84,13 @@ def seed_world(settings: Settings) -> World:
     finally:
         rt_mod.stop()
     return world
+
+
+def start_world(data_dir: Path, database_url: str = "", env: dict[str, str] | None = None) -> tuple[Appliance, World]:
+    """Seed a world into a new data directory, then start an appliance on it (extra `env` settings)."""
+    data_dir.mkdir(parents=True)
+    world = seed_world(Settings(data_dir=data_dir, database_url=database_url))
+    return Appliance(data_dir, database_url, env=env).start(), world
 
 
 class Browser:
