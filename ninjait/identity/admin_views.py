@@ -235,3 +235,29 @@ def security_update(request: Req, data: FormData) -> Response[Any]:
 route_handlers = [settings_index, users_page, users_create, user_page, user_update, user_delete, roles_page,
                   roles_create, role_update, role_delete, organizations_page, organizations_create, organization_page,
                   organization_update, organization_delete, site_create, site_delete, security_page, security_update]
+
+
+# --- tenants (Super Admin) ---------------------------------------------------------------------
+
+def _tenants_page(request: Req, *, status_code: int = 200, error: str = "", form: dict[str, Any] | None = None) -> Template:
+    return page(request, "identity/tenants.html", status_code=status_code, active="settings", error=error,
+                tenants=service.list_tenants(rt(request)), form=form or {})
+
+
+@get("/settings/tenants", opt=perm("tenants.manage"), include_in_schema=False, sync_to_thread=True)
+def tenants_page(request: Req) -> Template:
+    return _tenants_page(request)
+
+
+@post("/settings/tenants", opt=perm("tenants.manage"), include_in_schema=False, sync_to_thread=True)
+def tenants_create(request: Req, data: FormData) -> Response[Any]:
+    form = {"name": field(data, "name", 200), "slug": field(data, "slug", 41)}
+    try:
+        service.create_tenant(rt(request), actor_of(request), form["name"], form["slug"],
+                              mfa_required=field(data, "mfa_required") == "on")
+    except ServiceError as exc:
+        return _tenants_page(request, status_code=exc.status, error=exc.message, form=form)
+    return _back("/settings/tenants", "tenant-created")
+
+
+route_handlers += [tenants_page, tenants_create]

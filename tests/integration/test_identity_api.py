@@ -261,3 +261,20 @@ def test_the_openapi_schema_lists_the_identity_api(world_app) -> None:  # type: 
     for path in ("/api/v1/users", "/api/v1/roles", "/api/v1/organizations", "/api/v1/me/tokens", "/api/v1/audit",
                  "/api/v1/tenants", "/api/v1/permissions"):
         assert path in paths, path
+
+
+def test_super_admins_manage_tenants(world_app) -> None:  # type: ignore[no-untyped-def]
+    app, world = world_app
+    root = login_as(world_app, "root")
+    try:
+        created = root.post("/api/v1/tenants", json={"name": "MSP C", "slug": "msp-c"})
+        assert created.status_code == 201 and created.json()["mfa_required"] is True
+        assert root.post("/api/v1/tenants", json={"name": "Again", "slug": "msp-c"}).status_code == 409
+        assert root.post("/api/v1/tenants", json={"name": "Bad", "slug": "Not A Slug!"}).status_code == 400
+        form = root.client.post("/settings/tenants", data={"name": "MSP D", "slug": "msp-d", "_csrf": root.csrf})
+        assert form.status_code == 303
+        slugs = [t["slug"] for t in root.get("/api/v1/tenants").json()]
+        assert {"msp-a", "msp-b", "msp-c", "msp-d"} <= set(slugs)
+        assert "MSP D" in root.get("/settings/tenants").text
+    finally:
+        root.close()
