@@ -8,6 +8,7 @@ modules uvicorn, huey and friends import by name must be in it.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pyotp
 import pytest
 
 from ninjait import __version__
@@ -119,8 +121,25 @@ def test_it_answers_healthz_over_verified_https(running: Running) -> None:
     assert response.json() == {"status": "ok"}
 
 
-def test_it_renders_the_dashboard(running: Running) -> None:
+def test_it_renders_the_dashboard_after_a_full_sign_in(binary: Built, running: Running) -> None:
+    # The first Super Admin comes from the binary's own CLI; signing in enrols TOTP on the way:
+    # argon2, pyotp, segno and the templates all run from inside the bundle.
+    password = "quartz lantern 44 orchard wheel"
+    created = subprocess.run([str(binary.path), "user", "create", "--super-admin", "--email", "owner@bin.test",
+                              "--data-dir", str(running.app.data_dir)], input=password + "\n",
+                             env=_env(running.unpack_dir), capture_output=True, text=True, timeout=120)
+    assert created.returncode == 0, created.stderr
     with running.app.client() as client:
+        assert client.get("/").status_code == 303
+        assert "<title>Sign in · NinjaIT</title>" in client.get("/login").text
+        r = client.post("/login", data={"email": "owner@bin.test", "password": password})
+        assert r.headers["location"].startswith("/account/mfa/setup")
+        enrol = client.get(r.headers["location"])
+        assert "<svg" in enrol.text
+        secret = re.search(r'data-testid="totp-secret">([A-Z2-7]+)<', enrol.text).group(1)  # type: ignore[union-attr]
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', enrol.text).group(1)  # type: ignore[union-attr]
+        done = client.post("/account/mfa/setup", data={"code": pyotp.TOTP(secret).now(), "_csrf": csrf})
+        assert done.status_code == 200 and "backup-codes" in done.text
         response = client.get("/")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
