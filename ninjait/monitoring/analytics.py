@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS metrics_raw (
@@ -29,8 +30,14 @@ CREATE TABLE IF NOT EXISTS metrics_1h (
 CREATE TABLE IF NOT EXISTS mover_state (name VARCHAR PRIMARY KEY, value BIGINT);
 """
 
-ARROW_SCHEMA = pa.schema([("tenant_id", pa.int64()), ("device_id", pa.int64()), ("metric", pa.string()),
-                          ("instance", pa.string()), ("ts", pa.float64()), ("value", pa.float64())])
+COLUMNS = ("tenant_id", "device_id", "metric", "instance", "ts", "value")
+
+
+def arrow_schema() -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema([("tenant_id", pa.int64()), ("device_id", pa.int64()), ("metric", pa.string()),
+                      ("instance", pa.string()), ("ts", pa.float64()), ("value", pa.float64())])
 TIERS = {"raw": 0, "5m": 300, "1h": 3600}
 
 

@@ -6,13 +6,11 @@ import logging
 import time
 from typing import Any
 
-import pyarrow as pa
-
 from ninjait.core.errors import Invalid
 from ninjait.core.runtime import Runtime
 from ninjait.devices import service as devices
 from ninjait.identity.principal import SYSTEM, Principal
-from ninjait.monitoring.analytics import ARROW_SCHEMA, DuckStore, Retention
+from ninjait.monitoring.analytics import COLUMNS, DuckStore, Retention, arrow_schema
 
 log = logging.getLogger("ninjait.monitoring")
 
@@ -56,7 +54,9 @@ def move_hot_samples(rt: Runtime, batch: int = MOVE_BATCH, settle_seconds: int |
             rows = c.all("SELECT id, tenant_id, device_id, metric, instance, ts, value FROM metric_samples "
                          "WHERE id > ? AND id <= ? ORDER BY id LIMIT ?", (mark, upper, batch))
         if rows:
-            table = pa.table({name: [r[name] for r in rows] for name in ARROW_SCHEMA.names}, schema=ARROW_SCHEMA)
+            import pyarrow as pa  # only the mover needs it: a large library to load
+
+            table = pa.table({name: [r[name] for r in rows] for name in COLUMNS}, schema=arrow_schema())
             store.append(table, rows[-1]["id"], time.time())
             moved += len(rows)
             mark = rows[-1]["id"]

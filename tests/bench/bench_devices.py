@@ -29,7 +29,7 @@ import pyarrow as pa  # noqa: E402
 from ninjait.core import runtime as rt_mod  # noqa: E402
 from ninjait.devices.service import search_text  # noqa: E402
 from ninjait.monitoring import service as monitoring  # noqa: E402
-from ninjait.monitoring.analytics import ARROW_SCHEMA  # noqa: E402
+from ninjait.monitoring.analytics import COLUMNS, arrow_schema  # noqa: E402
 from ninjait.settings import Settings  # noqa: E402
 from tests.support.appliance import Appliance  # noqa: E402
 from tests.support.identity import Browser, seed_world  # noqa: E402
@@ -61,7 +61,7 @@ def seed(data_dir: Path, devices: int) -> int:
     ts = [float(t) for t in range(start, now, 30)]
     table = pa.table({"tenant_id": [world.tenants["a"]] * len(ts), "device_id": [device_id] * len(ts),
                       "metric": ["cpu_percent"] * len(ts), "instance": [""] * len(ts), "ts": ts,
-                      "value": [float(rng.randint(0, 100)) for _ in ts]}, schema=ARROW_SCHEMA)
+                      "value": [float(rng.randint(0, 100)) for _ in ts]}, schema=arrow_schema())
     monitoring.analytics(runtime).append(table, 0, time.time())
     rt_mod.stop()
     return device_id

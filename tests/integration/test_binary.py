@@ -30,9 +30,10 @@ from tests.support.net import free_port
 # The build alone takes about two minutes on two cores; the first test pays for it.
 pytestmark = [pytest.mark.binary, pytest.mark.timeout(1200)]
 
-# Tripwires, not targets: about 58 MB and 75 MiB when this was written. Crossing them means
-# something big got bundled by accident (all of node_modules, a test suite, a second runtime).
-MAX_BINARY_MB = 80
+# Tripwires, not targets: about 58 MB and 75 MiB when this was written, then about 95 MB once
+# pyarrow came in for the bulk metric moves. Crossing them means something big got bundled by
+# accident (all of node_modules, a test suite, a second runtime).
+MAX_BINARY_MB = 115
 MAX_IDLE_RSS_MIB = 250
 
 # Every asset the pages load (see web/templates/base.html), paired with its source file.

@@ -73,9 +73,9 @@ def test_a_crash_between_the_two_stores_neither_loses_nor_doubles(rt) -> None:  
         rows = c.all("SELECT id, tenant_id, device_id, metric, instance, ts, value FROM metric_samples ORDER BY id")
     import pyarrow as pa
 
-    from ninjait.monitoring.analytics import ARROW_SCHEMA
+    from ninjait.monitoring.analytics import COLUMNS, arrow_schema
 
-    table = pa.table({n: [r[n] for r in rows[:20]] for n in ARROW_SCHEMA.names}, schema=ARROW_SCHEMA)
+    table = pa.table({n: [r[n] for r in rows[:20]] for n in COLUMNS}, schema=arrow_schema())
     store.append(table, rows[19]["id"], time.time())  # ...and the process dies before deleting the hot rows
     service.move_hot_samples(rt, settle_seconds=0)
     assert len(tier(rt, "raw")) == 50
