@@ -19,7 +19,9 @@ from ninjait.agents import api as agents_api, gateway_api, views as agents_views
 from ninjait.audit import api as audit_api, views as audit_views
 from ninjait.monitoring import api as monitoring_api
 from ninjait.dashboard import views as dashboard_views
-from ninjait.identity import admin_views as identity_admin_views, api as identity_api, views as identity_views
+from ninjait.identity import (
+    admin_views as identity_admin_views, api as identity_api, sso_views as identity_sso_views, views as identity_views,
+)
 from ninjait.identity.http import AuthMiddleware, access_guard, check_declarations
 from ninjait.ops import api as ops_api
 from ninjait.ops.metrics import gauge
@@ -53,6 +55,7 @@ def create_app(runtime: Runtime) -> Litestar:
         route_handlers=[
             *ops_api.route_handlers, *dashboard_views.route_handlers, *_static_routers(),
             *identity_api.route_handlers, *identity_views.route_handlers, *identity_admin_views.route_handlers,
+            *identity_sso_views.route_handlers,
             *audit_api.route_handlers, *audit_views.route_handlers,
             *gateway_api.route_handlers, *agents_api.route_handlers, *agents_views.route_handlers,
             *monitoring_api.route_handlers,

@@ -38,3 +38,9 @@ class TooManyRequests(ServiceError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Upstream(ServiceError):
+    """A service we depend on (an identity provider, a mail server) failed or answered nonsense."""
+
+    status = 502

@@ -1,20 +1,20 @@
-"""REST API of identity: /api/v1/me, organizations, sites, users, roles, tenants."""
+"""REST API of identity: /api/v1/me, organizations, sites, users, roles, tenants, single sign-on."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from ninjait.core.runtime import Runtime
-from ninjait.identity import authn, service
+from ninjait.identity import authn, oidc, service
 from ninjait.identity.http import actor_of, client_ip, principal_of
 from ninjait.identity.models import (
     ApiToken, ApiTokenCreated, ApiTokenIn, Me, Organization, OrganizationIn, OrganizationPatch, PasswordResetConfirm,
-    PasswordResetRequest, Permission, Role, RoleIn, RolePatch, Session, Site, SiteIn, SitePatch, Tenant, TenantIn,
-    TenantPatch, User, UserIn, UserPatch, convert,
+    PasswordResetRequest, Permission, Role, RoleIn, RolePatch, Session, Site, SiteIn, SitePatch, SsoConfig, SsoConfigIn,
+    Tenant, TenantIn, TenantPatch, User, UserIn, UserPatch, convert,
 )
 
 Req = Request[Any, Any, Any]
@@ -204,6 +204,19 @@ class TenantController(Controller):
                                              mfa_required=data.mfa_required,
                                              agents_need_approval=data.agents_need_approval)
         return convert(row, Tenant)  # type: ignore[return-value]
+
+    @get("/tenant/sso", opt={"permission": "settings.write"}, sync_to_thread=True)
+    def sso(self, request: Req) -> SsoConfig:
+        return convert(oidc.get_config(rt(request), principal_of(request)), SsoConfig)  # type: ignore[return-value]
+
+    @put("/tenant/sso", opt={"permission": "settings.write"}, sync_to_thread=True)
+    def update_sso(self, request: Req, data: JSONBody[SsoConfigIn]) -> SsoConfig:
+        """Single sign-on (OpenID Connect). Changing it needs every permission of an Organization Admin."""
+        row = oidc.set_config(rt(request), principal_of(request), actor_of(request), issuer=data.issuer,
+                              client_id=data.client_id, client_secret=data.client_secret or None,
+                              enabled=data.enabled, create_users=data.create_users,
+                              default_role_id=data.default_role_id)
+        return convert(row, SsoConfig)  # type: ignore[return-value]
 
     @get("/tenants", opt={"permission": "tenants.manage"}, sync_to_thread=True)
     def index(self, request: Req) -> list[Tenant]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,11 +30,13 @@ def _now() -> int:
 # (free failures, cap on the back-off in seconds) per key kind. The per-account
 # key that ignores the IP has a short cap, so an attacker spraying from many
 # addresses can slow a real user down by a minute at most, never lock them out.
-THROTTLE_RULES = {"acct_ip": (5, 900), "ip": (30, 900), "acct": (20, 60), "mfa": (5, 300), "reset_ip": (5, 900)}
+# 'sso_ip' counts single sign-on starts that did not finish (each start stores a row).
+THROTTLE_RULES = {"acct_ip": (5, 900), "ip": (30, 900), "acct": (20, 60), "mfa": (5, 300), "reset_ip": (5, 900),
+                  "sso_ip": (30, 300)}
 THROTTLE_MEMORY = 3600  # failures older than this are forgotten
 
 
-def _throttle_keys(kind_values: dict[str, str]) -> dict[str, str]:
+def throttle_keys(kind_values: dict[str, str]) -> dict[str, str]:
     return {f"{kind}:{value}": kind for kind, value in kind_values.items()}
 
 
@@ -166,7 +169,7 @@ def _mfa_due(c: Conn, user: dict[str, Any]) -> str:
 
 def login_password(rt: Runtime, email: str, password: str, ip: str, ua: str, request_id: str = "") -> LoginOutcome:
     email = email.strip().lower()[:254]
-    keys = _throttle_keys({"acct_ip": f"{email}|{ip}", "ip": ip, "acct": email})
+    keys = throttle_keys({"acct_ip": f"{email}|{ip}", "ip": ip, "acct": email})
     check_throttle(rt, keys)
     with rt.db.read() as c:
         user = store.user_by_email(c, email)
@@ -179,17 +182,36 @@ def login_password(rt: Runtime, email: str, password: str, ip: str, ua: str, req
                     summary={"reason": "disabled" if ok and user else "bad credentials"})
         raise Unauthorized("wrong e-mail address or password")
 
-    def start(c: Conn) -> tuple[str, str]:
+    def tidy(c: Conn) -> None:
         store.clear_throttle(c, [k for k, kind in keys.items() if kind != "ip"])
         if passwords.needs_rehash(user["password_hash"]):
             store.set_password_hash(c, user["id"], passwords.hash_password(password), _now())
-        stage = _mfa_due(c, user)
+
+    return begin_session(rt, user, ip, ua, request_id, method="password", also=tidy)
+
+
+def begin_session(rt: Runtime, user: dict[str, Any], ip: str, ua: str, request_id: str = "", *,
+                  method: str, mfa_satisfied: bool = False,
+                  also: Callable[[Conn], None] | None = None) -> LoginOutcome:
+    """A new session for a user whose first factor (a password, an identity provider) just checked out.
+
+    The session is fully signed in unless a second factor is due here: the user has TOTP, or the
+    tenant requires MFA. ``mfa_satisfied`` says the sign-in already included one (single sign-on
+    trusts the identity provider for it), except for Super Admins, whose reach goes beyond any one
+    tenant and its provider. ``also`` runs in the same transaction.
+    """
+
+    def start(c: Conn) -> tuple[str, str]:
+        if also is not None:
+            also(c)
+        stage = "full" if mfa_satisfied and not user["is_super_admin"] else _mfa_due(c, user)
         return _new_session(c, rt, user, stage, ip, ua), stage
 
     token, stage = rt.db.write(start)
-    rt.bus.emit("auth.login" if stage == "full" else "auth.password_ok", user["tenant_id"],
-                Actor(user["id"], email, ip, request_id).as_dict(), object_type="user", object_id=user["id"],
-                summary={"next": stage})
+    summary = {"method": method} if stage == "full" else {"method": method, "next": stage}
+    rt.bus.emit("auth.login" if stage == "full" else f"auth.{method}_ok", user["tenant_id"],
+                Actor(user["id"], user["email"], ip, request_id).as_dict(), object_type="user",
+                object_id=user["id"], summary=summary)
     return LoginOutcome(token, stage, user["id"], user["tenant_id"])
 
 
@@ -197,7 +219,7 @@ def complete_mfa(rt: Runtime, info: SessionInfo, code: str, ip: str, ua: str, re
     """Check the second factor of a half-logged-in session; a new session id on success."""
     if info.stage != "mfa":
         raise Forbidden("no second factor is due for this session")
-    keys = _throttle_keys({"mfa": str(info.user_id)})
+    keys = throttle_keys({"mfa": str(info.user_id)})
     check_throttle(rt, keys)
     with rt.db.read() as c:
         user = store.user_by_id(c, info.user_id)
@@ -340,7 +362,7 @@ def change_password(rt: Runtime, p: Principal, actor: Actor, current: str, new: 
 
 def request_password_reset(rt: Runtime, email: str, ip: str, request_id: str = "") -> str | None:
     """Create a reset token when the account exists; the caller mails it. The answer never says which."""
-    keys = _throttle_keys({"reset_ip": ip})
+    keys = throttle_keys({"reset_ip": ip})
     check_throttle(rt, keys)
     record_failure(rt, keys)  # every request counts: this endpoint sends mail
     email = email.strip().lower()[:254]
@@ -531,4 +553,5 @@ def purge_expired(rt: Runtime) -> None:
     rt.db.write(lambda c: (store.delete_expired_sessions(c, now, now - rt.settings.session_idle_minutes * 60),
                            c.execute("DELETE FROM password_resets WHERE expires_at < ?", (now - 86400,)),
                            c.execute("DELETE FROM login_throttle WHERE updated_at < ? AND blocked_until < ?",
-                                     (now - THROTTLE_MEMORY, now))))
+                                     (now - THROTTLE_MEMORY, now)),
+                           store.delete_expired_oidc_logins(c, now)))

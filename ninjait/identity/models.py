@@ -136,6 +136,31 @@ class TenantPatch(Struct, forbid_unknown_fields=True):
     agents_need_approval: bool | None = None
 
 
+class SsoConfig(Struct):
+    """The tenant's OpenID Connect provider. The client secret is never returned, only whether one is set."""
+
+    configured: bool
+    issuer: str
+    client_id: str
+    client_secret_set: bool
+    enabled: bool
+    create_users: bool
+    default_role_id: int | None
+    updated_at: int | None
+    redirect_uri: str
+
+
+class SsoConfigIn(Struct, forbid_unknown_fields=True):
+    """Replaces the provider settings; leave client_secret out (or empty) to keep the stored one."""
+
+    issuer: Annotated[str, Meta(min_length=8, max_length=500)]
+    client_id: Annotated[str, Meta(min_length=1, max_length=255)]
+    client_secret: Annotated[str, Meta(max_length=1000)] | None = None
+    enabled: bool = True
+    create_users: bool = False
+    default_role_id: int | None = None
+
+
 class Me(Struct):
     id: int
     email: str

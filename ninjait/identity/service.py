@@ -294,7 +294,7 @@ def get_user(rt: Runtime, p: Principal, user_id: int) -> dict[str, Any]:
         return _user_out(c, row)
 
 
-def _resolve_assignments(c: Conn, p: Principal, roles: list[dict[str, Any]]) -> list[tuple[int, list[int] | None]]:
+def resolve_assignments(c: Conn, p: Principal, roles: list[dict[str, Any]]) -> list[tuple[int, list[int] | None]]:
     """Check requested role assignments: roles exist here, organizations are ours, no escalation."""
     result: list[tuple[int, list[int] | None]] = []
     for item in roles:
@@ -335,7 +335,7 @@ def create_user(rt: Runtime, p: Principal, actor: Actor, email: str, name: str, 
     def create(c: Conn) -> int:
         if store.user_by_email(c, email) is not None:
             raise Conflict("a user with this e-mail address already exists")
-        assignments = _resolve_assignments(c, p, roles)
+        assignments = resolve_assignments(c, p, roles)
         user_id = store.insert_user(c, p.tenant_id, email, name, password_hash, False, now())
         store.replace_assignments(c, p.tenant_id, user_id, assignments, now())
         return user_id
@@ -358,7 +358,7 @@ def update_user(rt: Runtime, p: Principal, actor: Actor, user_id: int, name: str
 
     def update(c: Conn) -> None:
         if roles is not None:
-            store.replace_assignments(c, p.tenant_id, user_id, _resolve_assignments(c, p, roles), now())
+            store.replace_assignments(c, p.tenant_id, user_id, resolve_assignments(c, p, roles), now())
         store.update_user_profile(c, p.tenant_id, user_id, new_name, new_disabled, now())
         if new_disabled or roles is not None:
             # Privileges changed: every session of that user logs in again.

@@ -176,8 +176,10 @@ def delete_role(c: Conn, tenant_id: int, role_id: int) -> None:
 
 
 def role_in_use(c: Conn, tenant_id: int, role_id: int) -> int:
-    return int(c.value("SELECT count(*) FROM role_assignments WHERE tenant_id = ? AND role_id = ?",
-                       (tenant_id, role_id)))
+    """Assignments of the role, plus one when single sign-on gives it to the users it creates."""
+    return int(c.value("SELECT (SELECT count(*) FROM role_assignments WHERE tenant_id = ? AND role_id = ?) + "
+                       "(SELECT count(*) FROM oidc_providers WHERE tenant_id = ? AND default_role_id = ?)",
+                       (tenant_id, role_id, tenant_id, role_id)))
 
 
 def assignments_for_user(c: Conn, tenant_id: int, user_id: int) -> list[Row]:
@@ -317,6 +319,42 @@ def save_throttle(c: Conn, key: str, failures: int, blocked_until: int, now: int
 def clear_throttle(c: Conn, keys: list[str]) -> None:
     marks = ",".join("?" * len(keys))
     c.execute(f"DELETE FROM login_throttle WHERE key IN ({marks})", keys)
+
+
+# --- single sign-on (OpenID Connect) ------------------------------------------
+
+OIDC_COLUMNS = "tenant_id, issuer, client_id, client_secret, enabled, create_users, default_role_id, updated_at"
+
+
+def get_oidc_provider(c: Conn, tenant_id: int) -> Row | None:
+    return c.one(f"SELECT {OIDC_COLUMNS} FROM oidc_providers WHERE tenant_id = ?", (tenant_id,))
+
+
+def save_oidc_provider(c: Conn, tenant_id: int, issuer: str, client_id: str, client_secret: str, enabled: bool,
+                       create_users: bool, default_role_id: int | None, now: int) -> None:
+    c.execute("INSERT INTO oidc_providers (tenant_id, issuer, client_id, client_secret, enabled, create_users, "
+              "default_role_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id) DO UPDATE SET "
+              "issuer = excluded.issuer, client_id = excluded.client_id, client_secret = excluded.client_secret, "
+              "enabled = excluded.enabled, create_users = excluded.create_users, "
+              "default_role_id = excluded.default_role_id, updated_at = excluded.updated_at",
+              (tenant_id, issuer, client_id, client_secret, int(enabled), int(create_users), default_role_id, now))
+
+
+def insert_oidc_login(c: Conn, state_hash: str, tenant_id: int, nonce: str, code_verifier: str, next_path: str,
+                      now: int, expires_at: int) -> None:
+    c.execute("INSERT INTO oidc_logins (state_hash, tenant_id, nonce, code_verifier, next_path, created_at, "
+              "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+              (state_hash, tenant_id, nonce, code_verifier, next_path, now, expires_at))
+
+
+def claim_oidc_login(c: Conn, state_hash: str, now: int) -> Row | None:
+    """Take the pending sign-in for this state, once: a second callback with the same state finds nothing."""
+    return c.one("DELETE FROM oidc_logins WHERE state_hash = ? AND expires_at >= ? "
+                 "RETURNING tenant_id, nonce, code_verifier, next_path", (state_hash, now))
+
+
+def delete_expired_oidc_logins(c: Conn, now: int) -> None:
+    c.execute("DELETE FROM oidc_logins WHERE expires_at < ?", (now,))
 
 
 # --- appliance facts --------------------------------------------------------

@@ -76,9 +76,13 @@ def login_submit(request: Req, data: FormData) -> Response[Any]:
         if exc.status == 429:
             response.headers["Retry-After"] = str(getattr(exc, "retry_after", 60))
         return response
-    where = {"full": target, "mfa": f"/login/mfa?{urlencode({'next': target})}",
-             "enrol": "/account/mfa/setup?required=1"}[outcome.stage]
-    return _with_session(Redirect(where, status_code=303), outcome.token, request)
+    return _with_session(Redirect(after_login(outcome.stage, target), status_code=303), outcome.token, request)
+
+
+def after_login(stage: str, target: str) -> str:
+    """Where a new session goes next: its target, or the second factor that is still due."""
+    return {"full": target, "mfa": f"/login/mfa?{urlencode({'next': target})}",
+            "enrol": "/account/mfa/setup?required=1"}[stage]
 
 
 @get("/login/mfa", opt={"stage": "mfa"}, include_in_schema=False, sync_to_thread=False)
