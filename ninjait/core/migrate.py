@@ -75,13 +75,27 @@ def check_not_newer(db: Database, migrations: list[Migration]) -> int:
     return have
 
 
+def recorded_versions(db: Database) -> set[int]:
+    def read(conn: Conn) -> set[int]:
+        conn.execute(LEDGER)
+        return {int(r["version"]) for r in conn.all("SELECT version FROM schema_migrations")}
+
+    return db.write(read)
+
+
 def migrate(db: Database, migrations: list[Migration] | None = None) -> list[int]:
-    """Apply what is missing, in order. Returns the versions applied."""
+    """Apply what is missing, in order. Returns the versions applied.
+
+    "Missing" is every known migration not recorded yet, not only those above the newest
+    recorded one: a number kept free for a branch that lands after a later number (0003
+    after 0004) must still reach databases that were already at the later number.
+    """
     migrations = discover() if migrations is None else migrations
-    have = check_not_newer(db, migrations)
+    check_not_newer(db, migrations)
+    done = recorded_versions(db)
     applied: list[int] = []
     for mig in migrations:
-        if mig.version <= have:
+        if mig.version in done:
             continue
         sql = render_migration(mig.sql, db.backend)
 

@@ -138,6 +138,17 @@ def test_migrations_are_recorded_and_not_applied_twice(db: Database) -> None:
     assert row == {"name": "once", "checksum": extra.checksum}
 
 
+def test_a_migration_numbered_below_the_newest_applied_one_is_still_applied(db: Database) -> None:
+    later = Migration(9006, "later", "CREATE TABLE later_one (x BIGINT)")
+    assert migrate(db, [*discover(), later]) == [9006]
+    # A branch that kept 9005 free lands after 9006 was applied: 9005 still runs, once.
+    landed = Migration(9005, "landed", "CREATE TABLE landed_late (x BIGINT)")
+    assert migrate(db, [*discover(), landed, later]) == [9005]
+    assert migrate(db, [*discover(), landed, later]) == []
+    with db.read() as conn:
+        assert conn.value("SELECT count(*) FROM landed_late") == 0
+
+
 def test_a_broken_migration_is_rolled_back_whole(db: Database) -> None:
     bad = Migration(9004, "bad", "CREATE TABLE good_part (x BIGINT); CREATE TABLE broken (;")
     with pytest.raises(MigrationError, match="9004_bad"):
