@@ -197,7 +197,7 @@ def sign_in(page: Page, person: Person, next_path: str = "/") -> None:
     page.goto(f"/login?next={quote(next_path, safe='')}")
     page.get_by_label("E-mail address").fill(person.email)
     page.locator("#password").fill(person.password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     if person.totp_secret:
         expect(page).to_have_url(re.compile(r"/login/mfa\b"))
         page.get_by_label("Code").fill(fresh_code(person.totp_secret))

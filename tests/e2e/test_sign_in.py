@@ -43,7 +43,7 @@ def new_super_admin_signs_in(new_page: Callable[..., Page], app: Appliance, emai
     page = new_page()
     page.goto("/login")
     fill_login(page, email, PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_url(re.compile(r"/account/mfa/setup\?required=1$"))
     return page
 
@@ -57,7 +57,7 @@ def test_it_signs_in_with_a_totp_code_and_out_again(new_page: Callable[..., Page
     expect(page.get_by_role("heading", name="Sign in to NinjaIT")).to_be_visible()
     fill_login(page, root.email, root.password)
     page.screenshot(path=output_dir / "1-login.png", full_page=True)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
     expect(page).to_have_url(re.compile(r"/login/mfa\?next=%2F$"))
     expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
@@ -121,7 +121,7 @@ def test_it_refuses_a_wrong_password(new_page: Callable[..., Page], world: World
     page.goto("/login")
     fill_login(page, person.email, "not the password at all")
     with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/login")) as answer:
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
     assert answer.value.status == 401
 
     expect(page.get_by_test_id("error")).to_have_text("wrong e-mail address or password")
@@ -172,5 +172,5 @@ def test_it_resets_a_forgotten_password_from_the_mailed_link(new_page: Callable[
     expect(page.get_by_role("status")).to_have_text("Your password was changed. Sign in with the new one.")
     page.screenshot(path=output_dir / "3-changed.png", full_page=True)
     fill_login(page, person.email, new_password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_title("Dashboard · NinjaIT")
