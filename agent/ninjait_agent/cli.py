@@ -24,10 +24,6 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _platform() -> str:
-    return {"win32": "windows", "darwin": "darwin"}.get(sys.platform, "linux")
-
-
 def cmd_enroll(args: argparse.Namespace) -> int:
     state = Path(args.state_dir)
     if cfg.config_path(state).exists() and not args.force:
@@ -40,8 +36,9 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         return 2
     try:
         transport = Transport(args.server, fingerprint)
-        body = wire.ENCODER.encode(wire.EnrollRequest(token=args.token, hostname=socket.gethostname()[:253] or "unknown",
-                                                      platform=_platform(), agent_version=__version__))
+        body = wire.ENCODER.encode(wire.EnrollRequest(
+            token=args.token, hostname=socket.gethostname()[:253] or "unknown", platform=update.current_platform(),
+            agent_version=__version__))
         reply = wire.ENROLL_REPLY_DECODER.decode(transport.request("POST", "/agent/v1/enroll", body))
     except ValueError as exc:
         print(f"ninjait-agent: {exc}", file=sys.stderr)
@@ -66,7 +63,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ninjait_agent.loop import Agent
 
     state = Path(args.state_dir)
-    update.on_start(state)
+    if update.on_start(state):
+        return update.RESTART_EXIT_CODE  # the previous build is back: the service manager starts it
     try:
         config, secret = cfg.load(state)
     except cfg.ConfigError as exc:

@@ -63,6 +63,26 @@ INTERPRETERS: dict[str, tuple[list[str], str]] = {
 }
 
 
+def child_env() -> dict[str, str]:
+    """The environment for programs the agent starts.
+
+    The one-file build's bootloader points LD_LIBRARY_PATH (LIBPATH, DYLD_*) at the libraries it
+    unpacked and saves the original as *_ORIG; a script's curl or apt must not load our OpenSSL.
+    PYINSTALLER_RESET_ENVIRONMENT makes another one-file build (an update's `--version` check)
+    unpack itself instead of taking this one's unpacked files.
+    """
+    env = dict(os.environ)
+    if getattr(sys, "frozen", False):
+        for var in ("LD_LIBRARY_PATH", "LIBPATH", "DYLD_LIBRARY_PATH", "DYLD_FRAMEWORK_PATH"):
+            original = env.pop(var + "_ORIG", None)
+            if original is None:
+                env.pop(var, None)
+            else:
+                env[var] = original
+        env["PYINSTALLER_RESET_ENVIRONMENT"] = "1"
+    return env
+
+
 def _as_user(run_as: str) -> list[str]:
     if not run_as:
         return []
@@ -92,7 +112,8 @@ def run_script(payload: dict, timeout_cap: int = 86400) -> dict:  # type: ignore
             os.chmod(path, 0o644)
         try:
             proc = subprocess.run([*prefix, *argv, path, *payload.get("args", [])], capture_output=True,
-                                  timeout=min(int(payload.get("timeout", 300)), timeout_cap), stdin=subprocess.DEVNULL)
+                                  timeout=min(int(payload.get("timeout", 300)), timeout_cap), stdin=subprocess.DEVNULL,
+                                  env=child_env())
         except subprocess.TimeoutExpired as exc:
             return {"status": "timed_out", "exit_code": None, "stdout": _cap(exc.stdout or b""),
                     "stderr": _cap(exc.stderr or b""), "started_at": started, "finished_at": time.time(),
@@ -107,7 +128,8 @@ class Executor:
     """Runs accepted commands in threads and leaves their results in the outbox."""
 
     def __init__(self, outbox: Outbox, *, no_scripts: bool, reboot_command: list[str],
-                 on_refresh_inventory: Callable[[], None], on_update: Callable[[dict], dict]) -> None:  # type: ignore[type-arg]
+                 on_refresh_inventory: Callable[[], None],
+                 on_update: Callable[[wire.SignedCommand], dict]) -> None:  # type: ignore[type-arg]
         self.outbox = outbox
         self.no_scripts = no_scripts
         self.reboot_command = reboot_command
@@ -139,11 +161,11 @@ class Executor:
             elif cmd.kind == "reboot":
                 if cmd.payload.get("confirm") is not True:
                     raise Refused("a reboot needs the explicit confirm flag")
-                proc = subprocess.run(self.reboot_command, capture_output=True, timeout=60)
+                proc = subprocess.run(self.reboot_command, capture_output=True, timeout=60, env=child_env())
                 result = {"status": "succeeded" if proc.returncode == 0 else "failed", "exit_code": proc.returncode,
                           "stdout": _cap(proc.stdout), "stderr": _cap(proc.stderr)}
             elif cmd.kind == "update_agent":
-                result = self.on_update(cmd.payload)
+                result = self.on_update(cmd)
             else:
                 raise Refused(f"unknown command kind {cmd.kind}")
         except Refused as exc:

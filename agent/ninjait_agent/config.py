@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -15,7 +16,12 @@ def default_dir() -> Path:
         return Path(os.environ[ENV_DIR])
     if os.name == "nt":
         return Path(os.environ.get("PROGRAMDATA", r"C:\ProgramData")) / "NinjaIT Agent"
-    return Path("/var/lib/ninjait-agent") if os.geteuid() == 0 else Path.home() / ".ninjait-agent"
+    if os.geteuid() != 0:
+        return Path.home() / ".ninjait-agent"
+    # Where the .deb's systemd unit and the launchd job (build/agent/) point the service.
+    if sys.platform == "darwin":
+        return Path("/Library/Application Support/NinjaIT Agent")
+    return Path("/var/lib/ninjait-agent")
 
 
 class ConfigError(Exception):

@@ -35,7 +35,7 @@ class Agent:
         self._inventory_due.set()
         self.executor = Executor(self.outbox, no_scripts=config.no_scripts, reboot_command=config.reboot_command,
                                  on_refresh_inventory=self._inventory_due.set,
-                                 on_update=lambda payload: update.apply(self, payload))
+                                 on_update=lambda cmd: update.apply(self, cmd.id, cmd.payload))
         self.backoff = 0.0
         self.restart_requested = False
         self.fixed_interval = False  # set by `run --interval` (tests, debugging): ignore the server's value
@@ -102,7 +102,7 @@ class Agent:
             self._inventory_due.set()
         if reply.rotate_secret:
             self._rotate()
-        update.confirm_if_pending(self)
+        update.after_check_in(self)
         for cmd in reply.commands:
             try:
                 verify(cmd, agent_id=self.config.agent_id, public_key_b64=self.config.signing_key,
@@ -130,13 +130,16 @@ class Agent:
         log.info("agent %s %s reporting to %s every %ss", self.config.agent_id, __version__, self.config.server,
                  self.config.interval)
         while not stop.is_set():
+            if update.probation_over(self.state):
+                self.restart_requested = True  # the previous build is back in place: let it start
             if self.restart_requested and self.executor.idle():
                 try:
                     self.seal()
                     self.flush()  # report the update before the new build takes over
                 except TransportError:
                     pass
-                log.info("restarting into the updated build")
+                log.info("exiting %d: the service manager starts the executable again (updated or restored)",
+                         update.RESTART_EXIT_CODE)
                 self._close()
                 return update.RESTART_EXIT_CODE
             try:

@@ -7,11 +7,13 @@ import shutil
 import subprocess
 
 from ninjait_agent import wire
+from ninjait_agent.commands import child_env
 
 
 def _run(cmd: list[str], timeout: float = 60) -> str:
     try:
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False).stdout
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False,
+                              env=child_env()).stdout
     except (OSError, subprocess.TimeoutExpired):
         return ""
 

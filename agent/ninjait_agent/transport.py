@@ -12,7 +12,9 @@ import gzip
 import hashlib
 import http.client
 import logging
+import shutil
 import ssl
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 log = logging.getLogger("ninjait_agent.transport")
@@ -71,7 +73,8 @@ class Transport:
         return conn
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None,
-                compress: bool = False) -> bytes:
+                compress: bool = False, sink: BinaryIO | None = None) -> bytes:
+        """The response body; with `sink`, a successful body is streamed into it instead (and b"" returned)."""
         headers = {"Content-Type": "application/json", "User-Agent": "ninjait-agent", **(headers or {})}
         if body is not None and compress:
             body = gzip.compress(body, compresslevel=5)
@@ -82,7 +85,13 @@ class Transport:
             try:
                 self._conn.request(method, self.base + path, body=body, headers=headers)
                 response = self._conn.getresponse()
-                data = response.read()
+                if sink is not None and response.status < 400:
+                    sink.seek(0)
+                    sink.truncate()  # a second attempt starts over
+                    shutil.copyfileobj(response, sink, 1 << 16)  # an agent build: never whole in memory
+                    data = b""
+                else:
+                    data = response.read()
             except (http.client.HTTPException, OSError) as exc:
                 self.close()
                 if attempt == 2:

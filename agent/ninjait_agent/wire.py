@@ -192,6 +192,14 @@ def signed_bytes(cmd: SignedCommand) -> bytes:
                       "expires_at": cmd.expires_at, "nonce": cmd.nonce})
 
 
+def update_signed_bytes(platform: str, version: str, sha256: str) -> bytes:
+    """What the appliance signs for an agent build (platform, version, SHA-256 of the file).
+
+    The purpose key keeps these bytes distinct from any command's signed bytes.
+    """
+    return canonical({"purpose": "agent-build", "platform": platform, "version": version, "sha256": sha256})
+
+
 def inventory_hash(inv: Inventory) -> str:
     return hashlib.sha256(msgspec.json.encode(inv)).hexdigest()
 
