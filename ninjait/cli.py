@@ -121,9 +121,11 @@ def build_parser() -> Parser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         if name != "version":
             _add_settings_flags(p)
+    from ninjait.agents.cli import add_commands as agent_commands
     from ninjait.identity.cli import add_commands
 
     NESTED.update(add_commands(sub, _add_settings_flags))
+    NESTED.update(agent_commands(sub, _add_settings_flags))
     return parser
 
 

@@ -8,9 +8,10 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from ninjait.agents import service
+from ninjait.agents import releases, service
 from ninjait.agents.models import (
-    Command, CommandIn, Device, DeviceDetail, EnrollmentToken, EnrollmentTokenCreated, EnrollmentTokenIn,
+    AgentRelease, AgentUpdateIn, Command, CommandIn, Device, DeviceDetail, EnrollmentToken, EnrollmentTokenCreated,
+    EnrollmentTokenIn,
 )
 from ninjait.devices import service as devices
 from ninjait.identity.http import actor_of, principal_of
@@ -110,6 +111,14 @@ class DeviceController(Controller):
     def revoke(self, request: Req, device_id: FromPath[int]) -> None:
         service.set_agent_status(rt(request), principal_of(request), actor_of(request), device_id, "revoked")
 
+    @post("/{device_id:int}/agent/update", opt={"permission": "devices.write"}, sync_to_thread=True)
+    def update(self, request: Req, device_id: FromPath[int], data: JSONBody[AgentUpdateIn]) -> Command:
+        """Queue a signed `update_agent` command: the given version, or the latest published for the device's
+        platform. The command stays `running` until the new build checks in (`succeeded`) or is rolled back
+        (`failed`, with the reason)."""
+        row = releases.roll_out(rt(request), principal_of(request), actor_of(request), device_id, data.version)
+        return convert(row, Command)  # type: ignore[return-value]
+
     @post("/{device_id:int}/agent/rotate", opt={"permission": "devices.write"}, sync_to_thread=True,
           status_code=HTTP_204_NO_CONTENT)
     def rotate(self, request: Req, device_id: FromPath[int]) -> None:
@@ -131,4 +140,11 @@ class CommandController(Controller):
         return convert(row, Command)  # type: ignore[return-value]
 
 
-route_handlers = [EnrollmentTokenController, DeviceController, CommandController]
+@get("/api/v1/agent-releases", opt={"permission": "devices.read"}, tags=["devices"], sync_to_thread=True)
+def agent_releases(request: Req, platform: FromQuery[str] = "") -> list[AgentRelease]:
+    """Agent builds this appliance serves, newest published first (`ninjait agent-release publish` adds them)."""
+    found = releases.list_releases(rt(request).settings.data_dir, platform or None)
+    return convert([r.as_dict() for r in found], list[AgentRelease])  # type: ignore[return-value]
+
+
+route_handlers = [EnrollmentTokenController, DeviceController, CommandController, agent_releases]

@@ -7,10 +7,11 @@ from typing import Any
 import anyio
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.response import File
 from ninjait_agent import wire
 
-from ninjait.agents import gateway, service
-from ninjait.core.errors import Invalid
+from ninjait.agents import gateway, releases, service
+from ninjait.core.errors import Forbidden, Invalid, NotFound
 from ninjait.identity.http import client_ip
 
 # Agents authenticate with their own credentials, checked in the handlers.
@@ -50,10 +51,24 @@ async def rotate(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(wire.ENCODER.encode(wire.RotateReply(secret=secret)), media_type=JSON)
 
 
+@get("/agent/v1/updates/{platform:str}/{version:str}", opt=AGENT, tags=["agent"])
+async def download_update(request: Request[Any, Any, Any], platform: str, version: str) -> File:
+    """An agent build (see `ninjait agent-release publish`); the agent checks its signed SHA-256."""
+    rt = _rt(request)
+    agent = await gateway.authenticate(rt, request.headers.get("authorization", ""))
+    if agent.status == "pending":
+        raise Forbidden("this agent is waiting for approval by an administrator")
+    release = await anyio.to_thread.run_sync(releases.get, rt.settings.data_dir, platform, version)
+    if release is None:
+        raise NotFound(f"no agent build {version!r} for {platform!r}")
+    return File(path=release.path, filename=releases.FILE, media_type="application/octet-stream",
+                content_disposition_type="attachment")
+
+
 @get("/agent/v1/ping", opt=AGENT, tags=["agent"], sync_to_thread=False)
 def ping() -> dict[str, Any]:
     """Reachability check for the installer; no credentials."""
     return {"status": "ok", "protocol": wire.PROTOCOL}
 
 
-route_handlers = [enroll, checkin, rotate, ping]
+route_handlers = [enroll, checkin, rotate, download_update, ping]

@@ -76,3 +76,16 @@ class Command(Struct):
     stdout: str
     stderr: str
     reason: str
+
+
+class AgentUpdateIn(Struct, forbid_unknown_fields=True):
+    version: Annotated[str, Meta(max_length=32)] = ""  # empty: the latest build published for the device's platform
+
+
+class AgentRelease(Struct):
+    platform: str
+    version: str
+    sha256: str
+    size: int
+    published_at: int
+    url: str

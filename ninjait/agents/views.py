@@ -10,7 +10,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, Parameter
 from litestar.response import Redirect, Template
 
-from ninjait.agents import service, store
+from ninjait.agents import releases, service, store
 from ninjait.core.errors import ServiceError
 from ninjait.devices import service as devices
 from ninjait.identity import service as identity
@@ -62,6 +62,7 @@ def _device_page(request: Req, device_id: int, *, status_code: int = 200, error:
         agent = store.agent_for_device(c, p.tenant_id, device_id)
     return page(request, "agents/device.html", status_code=status_code, active="devices", error=error,
                 device=device, agent=agent, commands=service.list_commands(rt(request), p, device_id),
+                agent_builds=releases.list_releases(rt(request).settings.data_dir, device["platform"]),
                 can_write=p.can("devices.write", device["organization_id"]),
                 inventory_json=json.dumps(device["inventory"], indent=2, sort_keys=True)[:200_000],
                 metrics=METRICS)
@@ -89,7 +90,7 @@ def device_run_script(request: Req, device_id: FromPath[int], data: FormData) ->
 
 @post("/devices/{device_id:int}/agent/{action:str}", opt={"permission": "devices.write"}, include_in_schema=False,
       sync_to_thread=True)
-def device_agent_action(request: Req, device_id: FromPath[int], action: FromPath[str]) -> Response[Any]:
+def device_agent_action(request: Req, device_id: FromPath[int], action: FromPath[str], data: FormData) -> Response[Any]:
     p, actor = principal_of(request), actor_of(request)
     try:
         if action == "approve":
@@ -100,6 +101,9 @@ def device_agent_action(request: Req, device_id: FromPath[int], action: FromPath
             service.request_rotation(rt(request), p, actor, device_id)
         elif action == "inventory":
             service.queue_command(rt(request), p, actor, device_id, "refresh_inventory", {})
+        elif action == "update":
+            releases.roll_out(rt(request), p, actor, device_id, field(data, "version", 32))
+            return _back(f"/devices/{device_id}", "command-queued")
         else:
             return _device_page(request, device_id, status_code=404, error="unknown action")
     except ServiceError as exc:

@@ -7,7 +7,7 @@ import pytest
 
 from ninjait.settings import Settings
 from tests.support.appliance import Appliance
-from tests.support.identity import World, seed_world
+from tests.support.identity import Browser, World, seed_world
 
 
 @pytest.fixture(scope="module")
@@ -22,3 +22,12 @@ def world_app(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureR
     app = Appliance(data_dir, database_url).start()
     yield app, world
     app.stop()
+
+
+@pytest.fixture(scope="module")
+def admin(world_app: tuple[Appliance, World]) -> Iterator[Browser]:
+    """Tenant A's Organization Admin, signed in (no MFA), for the module."""
+    app, world = world_app
+    browser = Browser(app).login(world.people["a-organizationadmin"])
+    yield browser
+    browser.close()

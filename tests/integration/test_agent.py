@@ -7,19 +7,9 @@ import stat
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.support.agent import AgentProcess, fingerprint, wait_until
 from tests.support.appliance import Appliance
 from tests.support.identity import Browser
-
-
-@pytest.fixture(scope="module")
-def admin(world_app):  # type: ignore[no-untyped-def]
-    app, world = world_app
-    browser = Browser(app).login(world.people["a-organizationadmin"])
-    yield browser
-    browser.close()
 
 
 def new_token(admin: Browser, world, **kw) -> dict:  # type: ignore[no-untyped-def,type-arg]

@@ -65,6 +65,8 @@ def body_for(method: str, path: str) -> dict[str, Any]:
         return {}
     if path.endswith("/commands"):
         return {"json": {"kind": "refresh_inventory"}}
+    if path.endswith("/agent/update"):
+        return {"json": {}}  # the latest build: valid, so only the access rules can refuse it
     if path.startswith("/api/"):
         return {"json": {"name": "Changed by an intruder"}}  # a field every other object's body accepts
     return {"data": {"name": "Changed by an intruder", "address": "x", "notes": "x"}}
