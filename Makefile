@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml agent/pyproject.toml | c
 # A venv that lost its interpreter is not installed, whatever its stamp says.
 $(shell test -x $(BIN)/python || rm -f $(VENV)/.installed-*)
 
-.PHONY: run test test-sqlite test-postgresql setup system-deps binary bench clean
+.PHONY: run test test-sqlite test-postgresql setup system-deps binary agent-binary agent-deb bench clean
 
 run: setup
 	$(BIN)/ninjait serve
@@ -41,8 +41,19 @@ system-deps:
 binary: setup
 	$(BIN)/python -m PyInstaller --noconfirm --clean --workpath build/pyinstaller --distpath dist ninjait.spec
 
+# The agent: dist/ninjait-agent (one file), then dist/ninjait-agent_<version>_<arch>.deb around it.
+# AGENT_VERSION stamps another version into the build (default: ninjait_agent.__version__).
+AGENT_VERSION ?= $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' agent/ninjait_agent/__init__.py)
+
+agent-binary: setup
+	NINJAIT_AGENT_BUILD_VERSION=$(AGENT_VERSION) $(BIN)/python -m PyInstaller --noconfirm --clean \
+		--workpath build/pyinstaller-agent --distpath dist build/agent/agent.spec
+
+agent-deb: agent-binary
+	sh build/agent/build_deb.sh dist/ninjait-agent $(AGENT_VERSION) dist
+
 bench: setup
 	$(BIN)/python tests/bench/bench_storage.py
 
 clean:
-	rm -rf $(VENV) web/node_modules build/pyinstaller dist
+	rm -rf $(VENV) web/node_modules build/pyinstaller build/pyinstaller-agent dist

@@ -19,27 +19,40 @@ def fingerprint(app: Appliance) -> str:
 
 
 class AgentProcess:
-    def __init__(self, state_dir: Path, server: str) -> None:
+    """The agent from source (`python -m ninjait_agent`), or `command` (a one-file binary)."""
+
+    def __init__(self, state_dir: Path, server: str, *, command: list[str] | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.state_dir = state_dir
         self.server = server
+        self.command = command or [sys.executable, "-m", "ninjait_agent"]
+        self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("NINJAIT_")}, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = state_dir.parent / f"{state_dir.name}.log"
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NINJAIT_")}
-        return subprocess.run([sys.executable, "-m", "ninjait_agent", "--state-dir", str(self.state_dir), *args],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run([*self.command, "--state-dir", str(self.state_dir), *args],
+                              cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout)
 
     def enroll(self, token: str, fp: str, *extra: str) -> subprocess.CompletedProcess[str]:
         return self.cli("enroll", "--server", self.server, "--token", token, "--fingerprint", fp, *extra)
 
-    def start(self, interval: float = 1.0) -> AgentProcess:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NINJAIT_")}
+    def start(self, interval: float | None = 1.0, env: dict[str, str] | None = None,
+              log_level: str = "debug") -> AgentProcess:
+        """`run`; interval None: the appliance's, as in production."""
         self._log = self.log_path.open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "ninjait_agent", "--state-dir", str(self.state_dir),
-                                      "--log-level", "debug", "run", "--interval", str(interval)],
-                                     cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        fixed = ["--interval", str(interval)] if interval is not None else []
+        self.proc = subprocess.Popen([*self.command, "--state-dir", str(self.state_dir),
+                                      "--log-level", log_level, "run", *fixed],
+                                     cwd=ROOT, env={**self.env, **(env or {})}, stdout=self._log,
+                                     stderr=subprocess.STDOUT)
         return self
+
+    def wait(self, timeout: float) -> int:
+        """Until the process exits by itself; its exit status."""
+        assert self.proc is not None
+        self.proc.wait(timeout)
+        return self.stop()
 
     def stop(self) -> int:
         if self.proc is None:
