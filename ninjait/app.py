@@ -17,6 +17,7 @@ from ninjait.core.edge import Edge
 from ninjait.core.runtime import Runtime
 from ninjait.agents import api as agents_api, gateway_api, views as agents_views
 from ninjait.audit import api as audit_api, views as audit_views
+from ninjait.backup import api as backup_api, views as backup_views
 from ninjait.monitoring import api as monitoring_api
 from ninjait.dashboard import views as dashboard_views
 from ninjait.identity import (
@@ -58,7 +59,7 @@ def create_app(runtime: Runtime) -> Litestar:
             *identity_sso_views.route_handlers,
             *audit_api.route_handlers, *audit_views.route_handlers,
             *gateway_api.route_handlers, *agents_api.route_handlers, *agents_views.route_handlers,
-            *monitoring_api.route_handlers,
+            *monitoring_api.route_handlers, *backup_api.route_handlers, *backup_views.route_handlers,
         ],
         guards=[access_guard],
         state=State({"runtime": runtime}),

@@ -79,14 +79,18 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     from ninjait.core.db import open_database
     from ninjait.core.migrate import current_version, migrate
+    from ninjait.core.runtime import backup_before_migrating
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_database(settings)
     try:
+        backup = None if args.no_backup else backup_before_migrating(settings, db)
         applied = migrate(db)
         version = current_version(db)
     finally:
         db.close()
+    if backup:
+        print(f"backed up the database first: {backup['path']}")
     print(f"applied {len(applied)} migration(s); schema is at version {version}" if applied
           else f"schema is up to date at version {version}")
     return 0
@@ -121,15 +125,20 @@ def build_parser() -> Parser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         if name != "version":
             _add_settings_flags(p)
+        if name == "migrate":
+            p.add_argument("--no-backup", action="store_true",
+                           help="skip the automatic backup before migrations change the database")
     from ninjait.agents.cli import add_commands as agent_commands
+    from ninjait.backup.cli import add_commands as backup_commands
     from ninjait.identity.cli import add_commands
 
     NESTED.update(add_commands(sub, _add_settings_flags))
     NESTED.update(agent_commands(sub, _add_settings_flags))
+    NESTED.update(backup_commands(sub, _add_settings_flags))
     return parser
 
 
-NESTED: dict[tuple[str, str], Command] = {}
+NESTED: dict[tuple[str, str | None], Command] = {}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -140,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 2
         action = getattr(args, "action", None)
-        handler = NESTED[(args.command, action)] if action else COMMANDS[args.command][0]
+        handler = NESTED.get((args.command, action)) or COMMANDS[args.command][0]
         settings = _settings(args) if args.command != "version" else Settings()
         return handler(settings, args)
     except CliError as exc:

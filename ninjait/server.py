@@ -17,7 +17,8 @@ import uvicorn
 import uvloop
 
 from ninjait import __version__
-from ninjait.core import queue, runtime as rt
+from ninjait.core import instance, queue, runtime as rt
+from ninjait.core.control import ControlServer
 from ninjait.core.tls import ensure_certificate
 from ninjait.settings import Settings
 
@@ -79,9 +80,21 @@ def serve(settings: Settings) -> int:
     if settings.http_port:
         sockets.append(bind(settings.host, settings.http_port, "http_port"))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        # Held until the process ends: restore refuses to touch a data directory an appliance serves.
+        holder = instance.acquire(settings.data_dir, "serve")
+    except instance.InUse as exc:
+        for sock in sockets:
+            sock.close()
+        raise StartupError(str(exc)) from None
     tls = ensure_certificate(settings)
     runtime = rt.start(settings)
     runtime.tls_fingerprint = tls.fingerprint
+    from ninjait.backup import service as backups
+    from ninjait.wiring import control_handlers
+
+    backups.clean_leftovers(settings)  # what a backup killed with the last process left behind
+    control = ControlServer(settings.data_dir, control_handlers(runtime)).start()
     from ninjait.identity import authn
 
     setup_token = authn.issue_setup_token(runtime)
@@ -131,9 +144,11 @@ def serve(settings: Settings) -> int:
     try:
         uvloop.run(run_all())
     finally:
+        control.stop()
         if consumer is not None:
             consumer.stop(graceful=True)
         rt.stop()
         for sock in sockets:
             sock.close()
+        holder.release()
     return 0

@@ -152,6 +152,16 @@ SPECS: tuple[Spec, ...] = (
          "A browser session ends after this many minutes without a request.", minimum=5, maximum=1440),
     Spec("session_max_hours", _parse_int, 12,
          "A browser session ends this many hours after login, whatever its activity.", minimum=1, maximum=720),
+    Spec("backup_dir", _parse_path, None,
+         "Directory for backups (a mounted share works); empty: `backups` in the data directory."),
+    Spec("backup_schedule_hours", _parse_int, 24,
+         "Hours between scheduled backups; 0 turns scheduled backups off.", minimum=0, maximum=720),
+    Spec("backup_keep", _parse_int, 7,
+         "How many backups to keep in backup_dir; the oldest are deleted after each scheduled backup.",
+         minimum=1, maximum=1000),
+    Spec("backup_passphrase_file", _parse_path, None,
+         "File holding the passphrase that encrypts scheduled backups (keep a copy off the appliance); "
+         "empty: scheduled backups are not encrypted."),
     Spec("smtp_host", _parse_str, "", "SMTP server for outgoing e-mail (password resets, notifications); empty disables e-mail."),
     Spec("smtp_port", _parse_int, 587, "SMTP port.", minimum=1, maximum=65535),
     Spec("smtp_security", _parse_str, "starttls", "SMTP transport security.", choices=("starttls", "tls", "none")),
@@ -188,6 +198,10 @@ class Settings:
     metrics_1h_days: int = 730
     session_idle_minutes: int = 60
     session_max_hours: int = 12
+    backup_dir: Path | None = None
+    backup_schedule_hours: int = 24
+    backup_keep: int = 7
+    backup_passphrase_file: Path | None = None
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_security: str = "starttls"
@@ -209,6 +223,10 @@ class Settings:
             return self.public_url.rstrip("/")
         host = "localhost" if self.host in {"0.0.0.0", "127.0.0.1", "::"} else self.host
         return f"https://{host}:{self.port}"
+
+    @property
+    def backup_directory(self) -> Path:
+        return self.backup_dir if self.backup_dir is not None else self.data_dir / "backups"
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -7,6 +7,8 @@ is audited whichever process emits it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ninjait.core.runtime import Runtime
 
 
@@ -18,5 +20,13 @@ def connect_subscribers(runtime: Runtime) -> None:
 
 def load_tasks() -> None:
     """Import every domain's tasks so the consumer knows them (periodic ones included)."""
+    import ninjait.backup.tasks  # noqa: F401
     import ninjait.identity.tasks  # noqa: F401
     import ninjait.monitoring.tasks  # noqa: F401
+
+
+def control_handlers(runtime: Runtime) -> dict[str, Any]:
+    """Requests the CLI may send the running appliance over its control socket (core/control.py)."""
+    from ninjait.backup import service as backups
+
+    return {"backup.stream": lambda request, out: backups.stream(runtime, out)}

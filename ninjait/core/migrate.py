@@ -83,6 +83,14 @@ def recorded_versions(db: Database) -> set[int]:
     return db.write(read)
 
 
+def pending(db: Database, migrations: list[Migration] | None = None) -> tuple[int, list[int]]:
+    """(newest recorded version, versions still to apply: every known one not recorded yet)."""
+    migrations = discover() if migrations is None else migrations
+    have = check_not_newer(db, migrations)
+    done = recorded_versions(db)
+    return have, [m.version for m in migrations if m.version not in done]
+
+
 def migrate(db: Database, migrations: list[Migration] | None = None) -> list[int]:
     """Apply what is missing, in order. Returns the versions applied.
 

@@ -15,7 +15,7 @@ from ninjait.core import queue
 from ninjait.core.crypto import Keyring, load_or_create_key
 from ninjait.core.db import Database, open_database
 from ninjait.core.events import EventBus
-from ninjait.core.migrate import migrate
+from ninjait.core.migrate import MigrationError, migrate, pending
 from ninjait.settings import Settings
 
 ANALYTICS_FILE = "analytics.duckdb"
@@ -65,14 +65,40 @@ def current() -> Runtime:
     return _current
 
 
-def start(settings: Settings, *, run_migrations: bool = True) -> Runtime:
-    """Open storage (migrating it), point the task queue at the data dir."""
+def backup_before_migrating(settings: Settings, db: Database) -> dict[str, Any] | None:
+    """When migrations would change a database that already has a schema, back it up first.
+
+    The backup domain does the work; it is imported here, at the one moment it is needed, because
+    the runtime it needs is the one being built (core knows no domain otherwise).
+    """
+    have, todo = pending(db)
+    if not todo or have == 0:
+        return None
+    from ninjait.backup import service as backups
+
+    probe = Runtime(settings=settings, db=db)
+    try:
+        return backups.before_migrations(settings, probe, have, todo)
+    except Exception as exc:
+        raise MigrationError(
+            f"could not back up the database before migrating it from schema {have} to {todo[-1]} "
+            f"(nothing was changed): {exc}"
+        ) from exc
+    finally:
+        if probe._analytics is not None:
+            probe._analytics.close()
+
+
+def start(settings: Settings, *, run_migrations: bool = True, backup_first: bool = True) -> Runtime:
+    """Open storage (migrating it, after a backup when it holds data), point the task queue at the data dir."""
     global _current
     # The data directory holds the queue and keys even when PostgreSQL holds the tables.
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_database(settings)
     try:
         if run_migrations:
+            if backup_first:
+                backup_before_migrating(settings, db)
             migrate(db)
     except Exception:
         db.close()

@@ -10,17 +10,11 @@ from litestar import Request, get
 from litestar.datastructures import State
 from litestar.response import Template
 
+from ninjait.backup import service as backups
 from ninjait.core import queue
+from ninjait.core.humanize import human_bytes
 from ninjait.core.runtime import Runtime
 from ninjait.ui.pages import page
-
-
-def _human_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
 
 
 @get("/", include_in_schema=False, opt={"authenticated": True}, sync_to_thread=True)
@@ -29,13 +23,15 @@ def home(state: State, request: Request[Any, Any, Any]) -> Template:
     uptime = int(time.time() - runtime.started_at)
     status = {
         "backend": runtime.db.backend,
-        "database_size": _human_bytes(runtime.db.size_bytes()),
+        "database_size": human_bytes(runtime.db.size_bytes()),
         "queue_depth": queue.queue_depth(),
         "uptime": f"{uptime // 3600}h {uptime % 3600 // 60}m {uptime % 60}s",
         "fingerprint": runtime.tls_fingerprint,
         "data_dir": str(runtime.settings.data_dir.resolve()),
     }
-    return page(request, "dashboard/home.html", status=status, active="home")
+    principal = request.scope.get("state", {}).get("principal")
+    backup = backups.status(runtime) if principal is not None and principal.can("backups.manage") else None
+    return page(request, "dashboard/home.html", status=status, backup=backup, active="home")
 
 
 route_handlers = [home]

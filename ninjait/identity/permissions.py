@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PERMISSIONS: dict[str, str] = {}
+# Held by Super Admins only, never through a role: they act on the whole appliance, across tenants.
+APPLIANCE_WIDE = frozenset({"tenants.manage", "backups.manage"})
 
 
 def register(name: str, description: str) -> str:
@@ -31,6 +33,7 @@ for _name, _desc in {
     "audit.read": "Read and export the audit log",
     "settings.write": "Change tenant settings (MFA policy, single sign-on)",
     "tenants.manage": "Create and edit tenants (Super Admin only)",
+    "backups.manage": "Make, download and delete appliance backups (Super Admin only)",
     "devices.read": "See devices",
     "devices.write": "Edit devices and run commands on them",
     "devices.delete": "Remove devices",
@@ -54,9 +57,9 @@ class BuiltinRole:
     description: str
 
     def permissions(self) -> frozenset[str]:
-        names = set(PERMISSIONS)
+        names = set(PERMISSIONS) - APPLIANCE_WIDE
         if self.key == "org_admin":
-            return frozenset(names - {"tenants.manage"})
+            return frozenset(names)
         if self.key == "read_only":
             return frozenset(n for n in names if n.endswith(".read"))
         if self.key == "technician":

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ninjait.identity.permissions import BUILTIN_ROLES
+from ninjait.identity.permissions import APPLIANCE_WIDE, BUILTIN_ROLES
 
 
 @dataclass(frozen=True)
@@ -79,5 +79,5 @@ def effective_permissions(assignments: Iterable[Mapping[str, Any]], is_super_adm
             for org in a["organization_ids"]:
                 per_org.setdefault(org, set()).update(perms)
     if is_super_admin:
-        everywhere.add("tenants.manage")
+        everywhere |= APPLIANCE_WIDE
     return frozenset(everywhere), {k: frozenset(v - everywhere) for k, v in per_org.items() if v - everywhere}

@@ -15,7 +15,7 @@ from ninjait.core.db import Conn
 from ninjait.core.errors import Conflict, Forbidden, Invalid, NotFound
 from ninjait.core.runtime import Runtime
 from ninjait.identity import passwords, store
-from ninjait.identity.permissions import PERMISSIONS
+from ninjait.identity.permissions import APPLIANCE_WIDE, PERMISSIONS
 from ninjait.identity.principal import Actor, Principal, role_permissions
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -215,8 +215,10 @@ def _check_permission_names(p: Principal, names: list[str]) -> list[str]:
     unknown = sorted(set(names) - set(PERMISSIONS))
     if unknown:
         raise Invalid(f"unknown permission(s): {', '.join(unknown)}", field="permissions")
-    if "tenants.manage" in names:
-        raise Invalid("tenants.manage belongs to Super Admins and cannot be put in a role", field="permissions")
+    reserved = sorted(set(names) & APPLIANCE_WIDE)
+    if reserved:
+        raise Invalid(f"{', '.join(reserved)} belong(s) to Super Admins and cannot be put in a role",
+                      field="permissions")
     beyond = sorted(set(names) - p.everywhere)
     if beyond:
         # Nobody hands out what they do not hold themselves (SimpleHelp CVE-2024-57726).

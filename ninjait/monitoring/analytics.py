@@ -11,8 +11,10 @@ methods.
 
 from __future__ import annotations
 
+import shutil
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -114,6 +116,30 @@ class DuckStore:
                 removed[table] = cur.execute(f"DELETE FROM {table} WHERE {column} < ?",
                                              [now - days * 86400]).fetchone()[0]
         return removed
+
+    def snapshot(self, source: Path, dest: Path) -> str:
+        """Copy the database file at ``source`` to ``dest`` as one consistent state, while readers go on.
+
+        Under the write lock no bulk write runs, and a checkpoint first folds the write-ahead log
+        into the file, so the file alone is the whole database and stays still while it is copied.
+        DuckDB may skip a checkpoint while other transactions run; then the copy is logical instead
+        (COPY FROM DATABASE reads one transaction's snapshot into a fresh file), slower but as exact.
+        """
+        wal = Path(str(source) + ".wal")
+        with self._write_lock:
+            self.cursor().execute("CHECKPOINT")
+            if not wal.exists() or wal.stat().st_size == 0:
+                shutil.copyfile(source, dest)
+                return "checkpoint and file copy"
+        cur = self.cursor()
+        name = cur.execute("SELECT current_database()").fetchone()[0]
+        quoted = str(dest).replace("'", "''")
+        cur.execute(f"ATTACH '{quoted}' AS ninjait_snapshot")
+        try:
+            cur.execute(f'COPY FROM DATABASE "{name}" TO ninjait_snapshot')
+        finally:
+            cur.execute("DETACH ninjait_snapshot")
+        return "copy from database"
 
     def series(self, tenant_id: int, device_id: int, metric: str, instance: str, start: float, end: float,
                tier: str) -> list[tuple[float, float, float, float]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from ninjait.core.errors import Invalid
@@ -64,6 +65,14 @@ def move_hot_samples(rt: Runtime, batch: int = MOVE_BATCH, settle_seconds: int |
         rt.db.write(lambda c, m=mark: c.execute("DELETE FROM metric_samples WHERE id <= ?", (m,)))
         if len(rows) < batch:
             return moved
+
+
+def snapshot_analytics(rt: Runtime, dest: Path) -> str | None:
+    """Copy the analytics database for a backup; None when it was never created. In `serve` this is the
+    process that holds the file (DuckDB admits one), so backups of a running appliance happen here."""
+    if getattr(rt, "_duckstore", None) is None and not rt.analytics_path.exists():
+        return None
+    return analytics(rt).snapshot(rt.analytics_path, dest)
 
 
 def purge(rt: Runtime) -> dict[str, int]:

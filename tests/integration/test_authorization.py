@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from ninjait.identity.permissions import APPLIANCE_WIDE
 from ninjait.settings import Settings
 from tests.support.identity import Browser
 
@@ -47,6 +48,7 @@ ROUTES = route_table()
 PROTECTED = [(m, p, o) for m, p, o in ROUTES if not o.get("public")]
 
 
+BACKUP = "ninjait-backup-20250101T000000Z-manual.tar.gz"
 REQUIRED_QUERY = {"/metrics": "?metric=cpu_percent"}  # routes whose required query would answer 400 first
 
 
@@ -81,7 +83,8 @@ def test_the_route_table_is_not_empty() -> None:
 def test_it_refuses_requests_without_a_session(world_app, method: str, path: str) -> None:  # type: ignore[no-untyped-def]
     app, _ = world_app
     url = fill(path, {"org_id": 1, "site_id": 1, "user_id": 1, "role_id": 1, "token_id": 1, "handle": "x" * 16,
-                      "device_id": 1, "command_id": 1, "enrollment_token_id": 1, "action": "approve"})
+                      "device_id": 1, "command_id": 1, "enrollment_token_id": 1, "action": "approve",
+                      "backup_name": BACKUP})
     with app.client() as client:
         r = client.request(method, url, **body_for(method, path))
     if path.startswith("/api/"):
@@ -107,7 +110,7 @@ def test_read_only_users_cannot_change_anything(world_app, read_only, method: st
     url = fill(path, {"org_id": world.orgs["a"], "site_id": world.sites["a"],
                       "user_id": world.people["a-technician"].user_id, "role_id": 5, "token_id": 1,
                       "handle": "x" * 16, "device_id": 1, "command_id": 1, "enrollment_token_id": 1,
-                      "action": "approve"})
+                      "action": "approve", "backup_name": BACKUP})
     r = read_only.request(method, url, **body_for(method, path))
     assert r.status_code == 403, (method, url, r.status_code, r.text[:200])
 
@@ -129,7 +132,8 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
     command = admin.post(f"/api/v1/devices/{device['id']}/commands", json={"kind": "refresh_inventory"}).json()
     yield {"org_id": world.orgs["a"], "site_id": world.sites["a"], "user_id": world.people["a-technician"].user_id,
            "role_id": role["id"], "token_id": token["id"], "handle": session["id"], "device_id": device["id"],
-           "command_id": command["id"], "enrollment_token_id": enrollment["id"], "action": "approve"}
+           "command_id": command["id"], "enrollment_token_id": enrollment["id"], "action": "approve",
+           "backup_name": BACKUP}
     admin.close()
 
 
@@ -141,15 +145,16 @@ def intruder(world_app):  # type: ignore[no-untyped-def]
     browser.close()
 
 
-OBJECT_ROUTES = [(m, p) for m, p, _ in PROTECTED if PARAM.search(p)]
+OBJECT_ROUTES = [(m, p, o.get("permission") in APPLIANCE_WIDE) for m, p, o in PROTECTED if PARAM.search(p)]
 
 
-@pytest.mark.parametrize(("method", "path"), OBJECT_ROUTES)
+@pytest.mark.parametrize(("method", "path", "appliance_wide"), OBJECT_ROUTES)
 def test_another_tenant_gets_404_for_every_object(world_app, objects_of_a, intruder, method: str,  # type: ignore[no-untyped-def]
-                                                 path: str) -> None:
+                                                 path: str, appliance_wide: bool) -> None:
+    """Appliance-wide objects (backups) belong to no tenant: a tenant admin lacks the permission (403)."""
     url = fill(path, objects_of_a)
     r = intruder.request(method, url, **body_for(method, path))
-    assert r.status_code == 404, (method, url, r.status_code, r.text[:200])
+    assert r.status_code == (403 if appliance_wide else 404), (method, url, r.status_code, r.text[:200])
 
 
 def test_tenant_a_objects_survived_the_intruder(world_app, objects_of_a) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,1 @@
+"""Backups: archives of the data directory, verification, restore, schedule."""
