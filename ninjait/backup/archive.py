@@ -205,6 +205,9 @@ class DecryptingReader(io.RawIOBase):
         try:
             self._plain = self._aead.decrypt(_nonce(self._prefix, self._counter, last), sealed, self._aad)
         except InvalidTag:
+            if last:  # a file cut short ends in what looks like a short final chunk
+                raise Damaged(f"the archive is truncated, damaged or was tampered with (its last chunk, "
+                              f"{self._counter}, fails authentication)") from None
             raise Damaged(f"the archive is damaged or was tampered with (chunk {self._counter} fails "
                           "authentication)") from None
         self._pos = 0

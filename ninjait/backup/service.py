@@ -236,6 +236,17 @@ def archive_name(created_at: float, label: str, encrypted: bool) -> str:
     return f"ninjait-backup-{stamp}{'-' + label if label else ''}.tar.gz{'.enc' if encrypted else ''}"
 
 
+def _unused_name(folder: Path, created_at: float, label: str, encrypted: bool) -> Path:
+    """Names have one-second resolution: a second backup within the same second gets a numbered label
+    rather than replacing the first."""
+    path = folder / archive_name(created_at, label, encrypted)
+    n = 2
+    while path.exists() or path.with_name(f".{path.name}.partial").exists():
+        path = folder / archive_name(created_at, f"{label or 'backup'}-{n}", encrypted)
+        n += 1
+    return path
+
+
 def stream(rt: Runtime, out: BinaryIO) -> dict[str, Any]:
     """Write an unencrypted backup to ``out`` (the control socket: the CLI encrypts on its side, so the
     passphrase never reaches this process). Returns a summary of the manifest."""
@@ -290,7 +301,7 @@ def create(rt: Runtime, dest: Path | None = None, passphrase: str | None = None,
     staging = _staging(rt.settings)
     try:
         manifest, members = snapshot(rt, staging)
-        path = dest or rt.settings.backup_directory / archive_name(manifest["created_at"], label, bool(passphrase))
+        path = dest or _unused_name(rt.settings.backup_directory, manifest["created_at"], label, bool(passphrase))
         size = write_atomically(path, lambda fh: archive.write_archive(fh, manifest, members, passphrase))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -530,9 +541,12 @@ def list_backups(settings: Settings) -> list[dict[str, Any]]:
         m = NAME.match(path.name)
         if not m or not path.is_file() or path.is_symlink():
             continue
-        found.append({"name": path.name, "size": path.stat().st_size, "created_at": _created_at(path.name),
-                      "label": m.group(2) or "", "encrypted": bool(m.group(3))})
-    return sorted(found, key=lambda b: (b["created_at"], b["name"]), reverse=True)
+        st = path.stat()
+        found.append({"name": path.name, "size": st.st_size, "created_at": _created_at(path.name),
+                      "label": m.group(2) or "", "encrypted": bool(m.group(3)), "_order": st.st_mtime_ns})
+    # Names tell the second; the file's time orders backups made within the same one.
+    found.sort(key=lambda b: (b["created_at"], b.pop("_order")), reverse=True)
+    return found
 
 
 def path_of(settings: Settings, name: str) -> Path:
