@@ -206,3 +206,21 @@ def test_it_stays_within_size_and_memory_budgets(binary: Built, running: Running
         print(f"\n[binary] {figures}")
     assert size_mb < MAX_BINARY_MB, figures
     assert running.idle_rss_mib < MAX_IDLE_RSS_MIB, figures
+
+
+def test_it_backs_up_while_serving_and_restores(binary: Built, running: Running, tmp_path: Path) -> None:
+    # The CLI process asks the serving one over its control socket; both are the bundle.
+    passphrase = tmp_path / "passphrase"
+    passphrase.write_text("binary backup passphrase\n")
+    out = tmp_path / "backup.tar.gz.enc"
+    made = run_binary(binary, "backup", "--data-dir", str(running.app.data_dir), "--passphrase-file",
+                      str(passphrase), "--out", str(out), unpack_dir=tmp_path)
+    assert made.returncode == 0, made.stderr
+    checked = run_binary(binary, "backup", "verify", str(out), "--passphrase-file", str(passphrase),
+                         unpack_dir=tmp_path)
+    assert checked.returncode == 0 and "integrity_check ok" in checked.stdout, checked.stderr
+    done = run_binary(binary, "restore", str(out), "--passphrase-file", str(passphrase), "--data-dir",
+                      str(tmp_path / "restored"), unpack_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "restored" / "tls" / "cert.pem").read_bytes() == (
+        running.app.data_dir / "tls" / "cert.pem").read_bytes()
