@@ -59,6 +59,7 @@ KDF_LIMITS = {"time_cost": 20, "memory_kib": 1024 * 1024, "parallelism": 8}
 MAX_HEADER = 4096
 MAX_MANIFEST = 1 << 20
 MAX_MEMBERS = 10_000
+MAX_TOTAL = 1 << 42  # 4 TiB: far beyond any appliance, small enough to catch nonsense
 MIN_PASSPHRASE = 12
 # Member paths are ours: plain relative names, no "..", no leading "/", no backslashes or control bytes.
 _SAFE_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
@@ -338,10 +339,14 @@ class Reader:
                                f"understands ({FORMAT}): restore it with the release that made it")
         if len(listed) > MAX_MEMBERS or len(self.expected) != len(listed):
             raise Damaged("the manifest lists too many or duplicate members")
+        if any(not 0 <= size <= MAX_TOTAL for size, _ in self.expected.values()):
+            raise Damaged("the manifest declares an impossible member size")
         for path in self.expected:
             if not safe_member_path(path):
                 raise Damaged(f"the manifest names an unsafe path {path!r}")
         self.total = sum(size for size, _ in self.expected.values())
+        if self.total > MAX_TOTAL:
+            raise Damaged("the manifest declares more data than any backup holds")
         # Tar headers and padding: 512-byte blocks plus a PAX header per member, with room to spare.
         self._limited.limit = self._limited.count + self.total + (len(self.expected) + 4) * 4096 + 1024 * 1024
 

@@ -191,8 +191,13 @@ def snapshot(rt: Runtime, staging: Path) -> tuple[dict[str, Any], list[Member]]:
                                 "back it up with PostgreSQL's own tools"}
     from ninjait.monitoring import service as monitoring
 
+    import duckdb
+
     duck = data / ANALYTICS_FILE
-    how = monitoring.snapshot_analytics(rt, duck)
+    try:
+        how = monitoring.snapshot_analytics(rt, duck)
+    except duckdb.Error as exc:  # e.g. another process (a separate `ninjait worker`) holds the file
+        raise BackupError(f"cannot copy the analytics database: {str(exc).splitlines()[0]}") from None
     if how is not None:
         members.append(Member(f"data/{ANALYTICS_FILE}", duck, *_hash_file(duck)))
     for path_in_archive, source in _other_files(s):
@@ -373,11 +378,12 @@ def _extract(source: Path, passphrase: str | None, root: Path, *, restoring: boo
             raise BackupError(f"not enough free space in {root.parent}: the backup needs {_mib(reader.total)} "
                               f"(+{_mib(SPACE_MARGIN)} margin), {_mib(free)} free")
         root.mkdir(mode=0o700)
+        modes = {m["path"]: int(m.get("mode", 0o600)) for m in manifest["members"]}
         try:
             for path, size, digest, stream_ in reader.members():
                 target = root / path
                 target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                mode = next(int(m.get("mode", 0o600)) for m in manifest["members"] if m["path"] == path)
+                mode = modes[path]
                 got_size, got = _copy_hashing(stream_, target)
                 os.chmod(target, (mode & 0o700) or 0o600)
                 if got_size != size or got != digest:
@@ -475,19 +481,26 @@ def restore(source: Path, passphrase: str | None, target: Path, *, replace: bool
     target = target.absolute()
     if target.exists() and not target.is_dir():
         raise BackupError(f"{target} exists and is not a directory")
-    if target.exists() and instance.is_held(target):
-        raise BackupError(f"an appliance is running on {target} ({instance.describe(target)}): stop it first")
-    occupied = target.exists() and any(target.iterdir())
-    if occupied and not replace:
-        raise BackupError(f"{target} is not empty: restore into a new directory, or give --replace to swap it "
-                          "(the current one is kept beside it)")
     parent = target.parent
     if not parent.exists():
         raise BackupError(f"{parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise BackupError(f"cannot create directories in {parent} (permission denied)")
+    holder, lock_was_there = None, (target / instance.LOCK_FILE).exists()
+    if target.exists():
+        try:
+            # Held until the swap: no appliance can start on the directory while we work.
+            holder = instance.acquire(target, "restore")
+        except instance.InUse:
+            raise BackupError(f"an appliance is running on {target} ({instance.describe(target)}): "
+                              "stop it first") from None
     root = parent / f".{target.name}.restore-{secrets.token_hex(4)}"
+    swapped = False
     try:
+        occupied = target.exists() and any(p.name != instance.LOCK_FILE for p in target.iterdir())
+        if occupied and not replace:
+            raise BackupError(f"{target} is not empty: restore into a new directory, or give --replace to swap "
+                              "it (the current one is kept beside it)")
         extracted = _extract(source, passphrase, root, restoring=True)
         new_data = root / "data"
         dump = root / PG_DUMP_MEMBER
@@ -500,25 +513,28 @@ def restore(source: Path, passphrase: str | None, target: Path, *, replace: bool
                 for name in files:
                     os.chown(os.path.join(dirpath, name), owner.st_uid, owner.st_gid)
         kept = None
-        holder = None
-        if target.exists():
-            holder = instance.acquire(target, "restore")  # no serve may start during the swap
+        if occupied:
+            kept = parent / f"{target.name}.before-restore-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+            os.replace(target, kept)
+        elif target.exists():
+            (target / instance.LOCK_FILE).unlink(missing_ok=True)
+            target.rmdir()
         try:
-            if occupied:
-                kept = parent / f"{target.name}.before-restore-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
-                os.replace(target, kept)
-            elif target.exists():
-                (target / instance.LOCK_FILE).unlink(missing_ok=True)
-                target.rmdir()
             os.replace(new_data, target)
-            _fsync_dir(parent)
-        finally:
-            if holder is not None:
-                holder.release()
+        except OSError:
+            if kept is not None:
+                os.replace(kept, target)  # put the old one back
+            raise
+        swapped = True
+        _fsync_dir(parent)
     except OSError as exc:
         raise BackupError(f"restore failed: {exc.strerror or exc} ({exc.filename or target})") from None
     finally:
         shutil.rmtree(root, ignore_errors=True)
+        if holder is not None:
+            if not swapped and not lock_was_there:
+                (target / instance.LOCK_FILE).unlink(missing_ok=True)  # leave the directory as it was
+            holder.release()
     pg = target / PG_RESTORE_FILE
     return {"target": str(target), "kept": str(kept) if kept else None, "manifest": extracted.manifest,
             "checks": extracted.checks, "postgresql_dump": str(pg) if pg.exists() else None}
