@@ -61,8 +61,9 @@ MAX_MANIFEST = 1 << 20
 MAX_MEMBERS = 10_000
 MAX_TOTAL = 1 << 42  # 4 TiB: far beyond any appliance, small enough to catch nonsense
 MIN_PASSPHRASE = 12
-# Member paths are ours: plain relative names, no "..", no leading "/", no backslashes or control bytes.
-_SAFE_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+# Member paths are plain relative names: no "." or "..", no leading "/", no backslashes, spaces or
+# control bytes; a short list of punctuation (version strings like 1.2.3+build, e-mail-like names).
+_SAFE_PART = re.compile(r"^[A-Za-z0-9._+@~=,%-]{1,128}$")
 
 
 class ArchiveError(Exception):

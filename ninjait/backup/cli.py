@@ -114,6 +114,9 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
     database = result.get("database", {})
     if not database.get("included", True):
         print(f"warning: {database.get('note')}", file=sys.stderr)
+    if result.get("skipped"):
+        print(f"warning: left out (names no archive member may carry): {', '.join(result['skipped'])}",
+              file=sys.stderr)
     return 0
 
 

@@ -93,7 +93,7 @@ def _hash_file(path: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def _snapshot_sqlite(source: Path, dest: Path, busy_timeout_ms: int) -> tuple[int, dict[str, int]]:
+def _snapshot_sqlite(source: Path, dest: Path, busy_timeout_ms: int) -> tuple[int, dict[str, int], list[int]]:
     """Online backup API, all pages in one step: the copy holds one read transaction for its whole
     length, so it is one committed state. (Copying in several steps restarts whenever another
     connection writes in between, and under steady ingest it might never finish.)"""
@@ -105,14 +105,15 @@ def _snapshot_sqlite(source: Path, dest: Path, busy_timeout_ms: int) -> tuple[in
             job.step(-1)
         if out.execute("PRAGMA quick_check").fetchall() != [("ok",)]:
             raise BackupError(f"the copy of {source} fails PRAGMA quick_check: the live database may be damaged")
-        version = out.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchall()[0][0]
+        applied = sorted(r[0] for r in out.execute("SELECT version FROM schema_migrations"))
+        version = applied[-1] if applied else 0
         tables = [r[0] for r in out.execute(
             "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
         counts = {t: out.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0] for t in tables}
     finally:
         out.close()
         src.close()
-    return int(version), counts
+    return int(version), counts, applied
 
 
 def _pg_dump(url: str, dest: Path) -> None:
@@ -130,11 +131,13 @@ def _pg_dump(url: str, dest: Path) -> None:
         raise BackupError(f"pg_dump failed: {reason}")
 
 
-def _other_files(settings: Settings) -> list[tuple[str, Path]]:
-    """(archive path, file) for every plain file of the data directory we copy as is."""
+def _other_files(settings: Settings) -> tuple[list[tuple[str, Path]], list[str]]:
+    """(archive path, file) for every plain file of the data directory we copy as is, and the
+    names left out because no archive member may carry them (reported, never dropped silently)."""
     root = settings.data_dir.resolve()
     skip_dirs = {settings.backup_directory.resolve()}
     found: list[tuple[str, Path]] = []
+    skipped: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         dirnames[:] = sorted(d for d in dirnames if (here / d).resolve() not in skip_dirs
@@ -146,11 +149,12 @@ def _other_files(settings: Settings) -> list[tuple[str, Path]]:
                 continue
             if name.endswith(".tmp") or path.is_symlink() or not path.is_file():
                 continue  # half-written temporaries (crypto.write_private), links, sockets
-            if not archive.safe_member_path(rel):
+            if not archive.safe_member_path(f"data/{rel}"):
                 log.warning("file left out of the backup: unusual name", extra={"fields": {"path": rel}})
+                skipped.append(rel)
                 continue
             found.append((f"data/{rel}", path))
-    return found
+    return found, skipped
 
 
 def schema_version_of(rt: Runtime) -> int:
@@ -175,11 +179,13 @@ def snapshot(rt: Runtime, staging: Path) -> tuple[dict[str, Any], list[Member]]:
     data.mkdir(mode=0o700)
     if rt.db.backend == "sqlite":
         target = data / SQLITE_FILE
-        version, tables = _snapshot_sqlite(s.data_dir / SQLITE_FILE, target, s.db_busy_timeout_ms)
+        version, tables, migrations = _snapshot_sqlite(s.data_dir / SQLITE_FILE, target, s.db_busy_timeout_ms)
         members.append(Member(f"data/{SQLITE_FILE}", target, *_hash_file(target)))
         database = {"included": True, "how": "SQLite online backup API", "backend": "sqlite"}
     else:
         version = schema_version_of(rt)
+        with rt.db.read() as c:
+            migrations = sorted(int(r["version"]) for r in c.all("SELECT version FROM schema_migrations"))
         if shutil.which("pg_dump"):
             target = staging / PG_DUMP_MEMBER
             _pg_dump(s.database_url, target)
@@ -200,17 +206,20 @@ def snapshot(rt: Runtime, staging: Path) -> tuple[dict[str, Any], list[Member]]:
         raise BackupError(f"cannot copy the analytics database: {str(exc).splitlines()[0]}") from None
     if how is not None:
         members.append(Member(f"data/{ANALYTICS_FILE}", duck, *_hash_file(duck)))
-    for path_in_archive, source in _other_files(s):
+    others, skipped = _other_files(s)
+    for path_in_archive, source in others:
         copy = staging / path_in_archive
         copy.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with source.open("rb") as fh:
             size, digest = _copy_hashing(fh, copy)
         members.append(Member(path_in_archive, copy, size, digest, source.stat().st_mode & 0o700 or 0o600))
     manifest = {
-        "format": archive.FORMAT, "app": "ninjait", "app_version": __version__, "schema_version": version,
+        "format": archive.FORMAT, "app": "ninjait", "app_version": __version__,
+        "schema_version": version, "migrations": migrations,
         "created_at": created_at, "created": dt.datetime.fromtimestamp(created_at, dt.UTC).isoformat(timespec="seconds"),
         "host": socket.gethostname(), "database": database, "analytics": how or "none",
-        "excluded": sorted(NOT_COPIED - {"backups"}) + ["the backup directory"], "tables": tables,
+        "excluded": sorted(NOT_COPIED - {"backups"}) + ["the backup directory"], "skipped": skipped,
+        "tables": tables,
         "members": [{"path": m.path, "size": m.size, "sha256": m.sha256, "mode": m.mode} for m in members],
     }
     return manifest, members
@@ -268,7 +277,8 @@ def stream(rt: Runtime, out: BinaryIO) -> dict[str, Any]:
 
 
 def summary(manifest: dict[str, Any]) -> dict[str, Any]:
-    return {k: manifest[k] for k in ("app_version", "schema_version", "created_at", "database", "analytics")}
+    return {k: manifest[k] for k in ("app_version", "schema_version", "created_at", "database", "analytics",
+                                     "skipped")}
 
 
 def _fsync_dir(path: Path) -> None:
@@ -348,11 +358,6 @@ def _free_bytes(path: Path) -> int:
     return st.f_bavail * st.f_frsize
 
 
-def _known_schema() -> int:
-    migrations = discover()
-    return migrations[-1].version if migrations else 0
-
-
 def _extract(source: Path, passphrase: str | None, root: Path, *, restoring: bool) -> Extracted:
     """Unpack into the empty directory ``root`` (created here), checking every member, then open the
     databases. Raises BackupError; the caller removes ``root`` on failure."""
@@ -366,12 +371,16 @@ def _extract(source: Path, passphrase: str | None, root: Path, *, restoring: boo
         except ArchiveError as exc:
             raise BackupError(str(exc)) from None
         manifest = reader.manifest
-        known = _known_schema()
+        known = {m.version for m in discover()}
         version = int(manifest.get("schema_version", 0))
-        if restoring and version > known:
+        # Newer is: a higher version, or any migration this release does not have (numbers can be
+        # filled in below the newest one, see core/migrate.py).
+        unknown = sorted(set(manifest.get("migrations", [version] if version else [])) - known)
+        if restoring and (version > max(known, default=0) or unknown):
             raise BackupError(f"this backup's database schema is version {version}, newer than this NinjaIT "
-                              f"knows ({known}): restore it with NinjaIT {manifest.get('app_version', '?')} "
-                              "or later")
+                              f"knows ({max(known, default=0)}"
+                              f"{', missing migration ' + ', '.join(map(str, unknown)) if unknown else ''}): "
+                              f"restore it with NinjaIT {manifest.get('app_version', '?')} or later")
         root.parent.mkdir(parents=True, exist_ok=True)
         free = _free_bytes(root.parent)
         if free < reader.total + SPACE_MARGIN:

@@ -144,15 +144,26 @@ class DuckStore:
     def series(self, tenant_id: int, device_id: int, metric: str, instance: str, start: float, end: float,
                tier: str) -> list[tuple[float, float, float, float]]:
         """(t, min, avg, max) points of one series, oldest first."""
+        return self.series_and_watermark(tenant_id, device_id, metric, instance, start, end, tier)[0]
+
+    def series_and_watermark(self, tenant_id: int, device_id: int, metric: str, instance: str, start: float,
+                             end: float, tier: str) -> tuple[list[tuple[float, float, float, float]], int]:
+        """A series and the watermark it reflects, read from one snapshot: every hot id at or below the
+        watermark is in the series, none above it."""
         cur = self.cursor()
-        if tier == "raw":
+        cur.execute("BEGIN TRANSACTION READ ONLY")
+        try:
             sql = ("SELECT ts, value, value, value FROM metrics_raw WHERE tenant_id = ? AND device_id = ? "
                    "AND metric = ? AND instance = ? AND ts >= ? AND ts < ? ORDER BY ts")
-        else:
-            table = "metrics_5m" if tier == "5m" else "metrics_1h"
-            sql = (f"SELECT bucket, min, avg, max FROM {table} WHERE tenant_id = ? AND device_id = ? "
-                   "AND metric = ? AND instance = ? AND bucket >= ? AND bucket < ? ORDER BY bucket")
-        return [tuple(r) for r in cur.execute(sql, [tenant_id, device_id, metric, instance, start, end]).fetchall()]
+            if tier != "raw":
+                table = "metrics_5m" if tier == "5m" else "metrics_1h"
+                sql = (f"SELECT bucket, min, avg, max FROM {table} WHERE tenant_id = ? AND device_id = ? "
+                       "AND metric = ? AND instance = ? AND bucket >= ? AND bucket < ? ORDER BY bucket")
+            rows = cur.execute(sql, [tenant_id, device_id, metric, instance, start, end]).fetchall()
+            mark = cur.execute("SELECT value FROM mover_state WHERE name = 'hot_id'").fetchone()
+        finally:
+            cur.execute("COMMIT")
+        return [tuple(r) for r in rows], int(mark[0]) if mark else 0
 
     def instances(self, tenant_id: int, device_id: int, metric: str) -> list[str]:
         cur = self.cursor()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import ssl
 import subprocess
@@ -41,8 +42,19 @@ def test_it_runs_from_a_fresh_clone(tmp_path: Path) -> None:
             time.sleep(1)
         else:
             pytest.fail("make run did not serve within 10 minutes:\n" + (tmp_path / "run.log").read_text())
-        home = httpx.get(f"https://127.0.0.1:{port}/", verify=False, timeout=10)
-        assert home.status_code == 200 and "Dashboard" in home.text
+        base = f"https://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, verify=False, timeout=10, follow_redirects=True) as client:
+            # A fresh appliance sends everyone to the first-run page, which asks for the token in the log.
+            home = client.get("/")
+            assert home.status_code == 200 and home.url.path == "/setup" and "Setup token" in home.text
+            printed = re.search(r"enter the setup token (\S+)", (tmp_path / "run.log").read_text())
+            assert printed, (tmp_path / "run.log").read_text()
+            done = client.post("/setup", data={
+                "token": printed.group(1), "tenant_name": "Fresh MSP", "name": "First Admin",
+                "email": "first@fresh.example", "password": "correct horse battery staple 42"})
+            assert done.status_code == 200 and done.url.path == "/login", done.text
+            # Set up once: the first-run page is gone for good.
+            assert client.get("/setup").url.path == "/login"
         assert httpx.get(f"https://127.0.0.1:{port}/vendor/htmx/htmx.min.js", verify=False).status_code == 200
         assert "serving https://localhost:" in (tmp_path / "run.log").read_text()
     finally:
