@@ -12,10 +12,11 @@ from litestar.static_files import create_static_files_router
 from litestar.utils.sync import AsyncCallable
 
 from ninjait import __version__
-from ninjait.core import queue
+from ninjait.core import live, queue
 from ninjait.core.edge import Edge
 from ninjait.core.runtime import Runtime
 from ninjait.agents import api as agents_api, gateway_api, views as agents_views
+from ninjait.alerts import api as alerts_api, views as alerts_views
 from ninjait.audit import api as audit_api, views as audit_views
 from ninjait.backup import api as backup_api, views as backup_views
 from ninjait.monitoring import api as monitoring_api
@@ -36,6 +37,7 @@ PUBLIC = {"public": True}
 # Front-end libraries installed from the npm registry by `make setup`.
 VENDOR_DIRS = {
     "htmx": NODE_MODULES / "htmx.org" / "dist",
+    "htmx-ext-sse": NODE_MODULES / "htmx-ext-sse" / "dist",
     "tabler": NODE_MODULES / "@tabler" / "core" / "dist",
     "uplot": NODE_MODULES / "uplot" / "dist",
 }
@@ -53,6 +55,7 @@ def create_app(runtime: Runtime) -> Litestar:
     gauge("ninjait_queue_depth", "Tasks waiting in the queue", queue.queue_depth)
     gauge("ninjait_database_size_bytes", "Size of the relational database", runtime.db.size_bytes)
     connect_subscribers(runtime)
+    live.hub_of(runtime).attach(runtime.bus, "alert.*")  # browsers' live updates (alerts list, header counter)
     app = Litestar(
         route_handlers=[
             *ops_api.route_handlers, *dashboard_views.route_handlers, *_static_routers(),
@@ -60,7 +63,7 @@ def create_app(runtime: Runtime) -> Litestar:
             *identity_sso_views.route_handlers,
             *audit_api.route_handlers, *audit_views.route_handlers,
             *gateway_api.route_handlers, *agents_api.route_handlers, *agents_views.route_handlers,
-            *device_activity_routes.route_handlers,
+            *device_activity_routes.route_handlers, *alerts_api.route_handlers, *alerts_views.route_handlers,
             *monitoring_api.route_handlers, *backup_api.route_handlers, *backup_views.route_handlers,
         ],
         guards=[access_guard],

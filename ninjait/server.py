@@ -17,7 +17,7 @@ import uvicorn
 import uvloop
 
 from ninjait import __version__
-from ninjait.core import instance, queue, runtime as rt
+from ninjait.core import instance, live, queue, runtime as rt
 from ninjait.core.control import ControlServer
 from ninjait.core.tls import ensure_certificate
 from ninjait.settings import Settings
@@ -132,7 +132,8 @@ def serve(settings: Settings) -> int:
     async def run_all() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, lambda: [setattr(s, "should_exit", True) for s, _ in servers])
+            loop.add_signal_handler(sig, lambda: ([setattr(s, "should_exit", True) for s, _ in servers],
+                                                  live.hub_of(runtime).close()))
 
         async def stop_others_when_main_ends() -> None:
             await main.serve(sockets=[sockets[0]])

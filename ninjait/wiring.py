@@ -16,6 +16,9 @@ def connect_subscribers(runtime: Runtime) -> None:
     from ninjait.audit import service as audit_service
 
     audit_service.subscribe(runtime.bus, runtime.db, runtime.keyring)
+    from ninjait.alerts import sources as alert_sources
+
+    alert_sources.subscribe(runtime)
 
 
 def load_tasks() -> None:

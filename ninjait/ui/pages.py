@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -41,12 +42,20 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     return TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=configure)
 
 
+# Domains add what the layout shows on every page (e.g. the open-alert counter): fn(request, principal) -> dict.
+LAYOUT_CONTEXT: list[Callable[[Request[Any, Any, Any], Any], dict[str, Any]]] = []
+
+
 def page(request: Request[Any, Any, Any], template: str, *, status_code: int = 200, **context: Any) -> Template:
     """Render a page with what every layout needs: who is signed in and the CSRF token."""
     state = request.scope.get("state", {})
     principal = state.get("principal")
     session = state.get("session")
     context.setdefault("active", "")
+    if principal is not None and session is not None:
+        for provide in LAYOUT_CONTEXT:
+            for key, value in provide(request, principal).items():
+                context.setdefault(key, value)
     return Template(template_name=template, status_code=status_code, media_type=MediaType.HTML, context={
         **context, "me": principal, "csrf": session.csrf_token if session else "",
         "msg": request.query_params.get("msg", ""),

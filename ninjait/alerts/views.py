@@ -1,0 +1,138 @@
+"""Pages: the alerts list (filters, bulk acknowledge/resolve, live), an alert with its timeline, and the
+live stream that feeds the list and the header's counter."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, QueryParameter
+from litestar.response import ServerSentEvent, Template
+from litestar.response.sse import ServerSentEventMessage
+
+from ninjait.alerts import service
+from ninjait.core import live
+from ninjait.core.errors import ServiceError
+from ninjait.core.events import Event
+from ninjait.identity import service as identity
+from ninjait.identity.http import actor_of, principal_of
+from ninjait.identity.views import FormData, _back, field, values
+from ninjait.ui import nav
+from ninjait.ui.pages import LAYOUT_CONTEXT, page
+
+Req = Request[Any, Any, Any]
+READ, WRITE = {"permission": "alerts.read"}, {"permission": "alerts.write"}
+PER_PAGE = 50
+FILTERS = ("state", "severity", "organization_id", "max_age_hours")
+nav.provide("alerts", "/alerts")
+
+
+def rt(request: Req) -> Any:
+    return request.app.state.runtime
+
+
+def _counter(request: Req, principal: Any) -> dict[str, Any]:
+    if not principal.can_somewhere("alerts.read"):
+        return {}
+    return {"open_alerts": service.open_count(rt(request), principal)}
+
+
+LAYOUT_CONTEXT.append(_counter)
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
+@get("/alerts", opt=READ, include_in_schema=False, sync_to_thread=True)
+def alerts_page(request: Req, page_number: Annotated[int, QueryParameter(name="page", ge=1)] = 1) -> Template:
+    p = principal_of(request)
+    params = {k: request.query_params.get(k, "")[:40] for k in FILTERS}
+    params["state"] = params["state"] or "open"
+    error, rows, total = "", [], 0
+    try:
+        rows, total = service.list_alerts(rt(request), p, state=params["state"], severity=params["severity"],
+                                          organization_id=_int(params["organization_id"]),
+                                          max_age_hours=_int(params["max_age_hours"]), page=page_number,
+                                          per_page=PER_PAGE)
+    except ServiceError as exc:
+        error = exc.message
+    query = {k: v for k, v in params.items() if v}
+    return page(request, "alerts/alerts.html", active="alerts", alerts=rows, total=total, params=params, error=error,
+                orgs={o["id"]: o["name"] for o in identity.list_organizations(rt(request), p)},
+                page_number=page_number, pages=max(1, -(-total // PER_PAGE)), severities=service.SEVERITIES,
+                link=lambda **changes: "/alerts?" + urlencode({**query, **changes}),
+                can_write=p.can_somewhere("alerts.write"), live_list=params["state"] in ("open", "triggered", "all"))
+
+
+def _alert_page(request: Req, alert_id: int, *, error: str = "", status_code: int = 200) -> Template:
+    p = principal_of(request)
+    alert = service.get_alert(rt(request), p, alert_id)
+    return page(request, "alerts/alert.html", status_code=status_code, active="alerts", alert=alert, error=error,
+                can_write=p.can("alerts.write", alert["organization_id"]))
+
+
+@get("/alerts/{alert_id:int}", opt=READ, include_in_schema=False, sync_to_thread=True)
+def alert_page(request: Req, alert_id: FromPath[int]) -> Template:
+    return _alert_page(request, alert_id)
+
+
+@post("/alerts/{alert_id:int}/{action:str}", opt=WRITE, include_in_schema=False, sync_to_thread=True)
+def alert_action(request: Req, alert_id: FromPath[int], action: FromPath[str], data: FormData) -> Response[Any]:
+    if action not in service.BULK_ACTIONS:
+        return _alert_page(request, alert_id, error="unknown action", status_code=404)
+    try:
+        service.change(rt(request), principal_of(request), actor_of(request), alert_id, action,
+                        field(data, "note", service.MAX_NOTE + 1))
+    except ServiceError as exc:
+        return _alert_page(request, alert_id, error=exc.message, status_code=exc.status)
+    return _back(f"/alerts/{alert_id}", f"alert-{action}d")
+
+
+@post("/alerts/bulk", opt=WRITE, include_in_schema=False, sync_to_thread=True)
+def alerts_bulk(request: Req, data: FormData) -> Response[Any]:
+    ids = [int(v) for v in values(data, "ids", service.MAX_BULK) if v.isdigit()]
+    if not ids:
+        return _back("/alerts", "alert-bulk-empty")
+    try:
+        result = service.bulk(rt(request), principal_of(request), actor_of(request), ids, field(data, "action", 20),
+                              field(data, "note", service.MAX_NOTE + 1))
+    except ServiceError:
+        return _back("/alerts", "alert-bulk-refused")
+    return _back("/alerts", "alert-bulk-done" if not result["refused"] else "alert-bulk-partly")
+
+
+@get("/alerts/stream", opt=READ, include_in_schema=False)
+async def alerts_stream(request: Req) -> ServerSentEvent:
+    """Server-Sent Events: `alert` (a new alert's list row) and `count` (the header's counter) whenever
+    an alert of an organization this user may see changes."""
+    p = principal_of(request)
+    runtime = rt(request)
+    orgs = p.organizations_for("alerts.read")
+    templates = request.app.template_engine
+
+    def wants(event: Event) -> bool:
+        org = (event.data.get("summary") or {}).get("organization_id")
+        return orgs is None or org in orgs
+
+    async def messages() -> Any:
+        import anyio
+
+        async for event in live.hub_of(runtime).stream(p.tenant_id, wants):
+            if event is None:
+                yield ServerSentEventMessage(comment="keep-alive")
+                continue
+            if event.name == "alert.triggered":
+                row = await anyio.to_thread.run_sync(service.listed, runtime, p, event.data["object_id"])
+                if row is not None:
+                    html = templates.get_template("alerts/_row.html").render(alert=row, can_write=p.can_somewhere(
+                        "alerts.write"), csrf="")
+                    yield ServerSentEventMessage(event="alert", data=html)
+            count = await anyio.to_thread.run_sync(service.open_count, runtime, p)
+            yield ServerSentEventMessage(event="count", data=str(count) if count else "")
+
+    return ServerSentEvent(messages())
+
+
+route_handlers = [alerts_page, alerts_stream, alerts_bulk, alert_page, alert_action]

@@ -1,0 +1,91 @@
+"""Alerts over HTTP on the real server: list and filters, detail, acknowledge/resolve, bulk, pages, scoping."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.alerts import raise_alert
+from tests.support.fake_agents import enroll
+from tests.support.identity import Browser
+
+
+@pytest.fixture(scope="module")
+def alerts(world_app):  # type: ignore[no-untyped-def]
+    app, world = world_app
+    admin = Browser(app).login(world.people["a-organizationadmin"])
+    token = admin.post("/api/v1/enrollment-tokens", json={"site_id": world.sites["a"], "max_uses": 5}).json()["token"]
+    with app.client() as client:
+        for name in ("mail-01", "web-01"):
+            enroll(client, token, name)
+    devices = {d["hostname"]: d for d in admin.get("/api/v1/devices").json()}
+    ids = {
+        "mail": raise_alert(app, world.tenants["a"], devices["mail-01"]["id"], devices["mail-01"]["organization_id"],
+                            severity="critical", title="mail-01 is offline"),
+        "web": raise_alert(app, world.tenants["a"], devices["web-01"]["id"], devices["web-01"]["organization_id"],
+                           severity="warning", title="web-01 disk low"),
+    }
+    yield admin, ids
+    admin.close()
+
+
+def test_list_detail_and_filters(world_app, alerts) -> None:  # type: ignore[no-untyped-def]
+    admin, ids = alerts
+    r = admin.get("/api/v1/alerts")
+    assert r.status_code == 200 and r.headers["X-Total-Count"] == "2"
+    assert [a["title"] for a in r.json()] == ["mail-01 is offline", "web-01 disk low"]  # critical first
+    assert [a["id"] for a in admin.get("/api/v1/alerts", params={"severity": "warning"}).json()] == [ids["web"]]
+    assert admin.get("/api/v1/alerts/count").json() == {"triggered": 2}
+    detail = admin.get(f"/api/v1/alerts/{ids['mail']}").json()
+    assert detail["device_hostname"] == "mail-01" and detail["organization_name"] == "Customer A"
+    assert [t["kind"] for t in detail["transitions"]] == ["triggered"]
+    for bad in ({"state": "closed"}, {"severity": "loud"}, {"max_age_hours": 0}, {"per_page": 0}):
+        r = admin.get("/api/v1/alerts", params=bad)
+        assert r.status_code == 400, (bad, r.text)
+    assert "alerts" in admin.get("/api/schema/openapi.json").json()["paths"]["/api/v1/alerts"]["get"]["tags"]
+
+
+def test_acknowledge_resolve_and_bulk(world_app, alerts) -> None:  # type: ignore[no-untyped-def]
+    app, world = world_app
+    admin, ids = alerts
+    tech = Browser(app).login(world.people["a-technician"])
+    helpdesk = Browser(app).login(world.people["a-helpdesk"])
+    try:
+        assert helpdesk.get("/api/v1/alerts").status_code == 200  # Help Desk reads alerts ...
+        assert helpdesk.post(f"/api/v1/alerts/{ids['web']}/acknowledge", json={}).status_code == 403  # ... only
+        r = tech.post(f"/api/v1/alerts/{ids['web']}/acknowledge", json={"note": "looking"})
+        assert r.status_code == 200 and r.json()["state"] == "acknowledged"
+        assert tech.post(f"/api/v1/alerts/{ids['web']}/acknowledge", json={}).status_code == 409
+        assert tech.post(f"/api/v1/alerts/{ids['web']}/resolve", json={"note": "x" * 2001}).status_code == 400
+        r = tech.post("/api/v1/alerts/bulk", json={"ids": [ids["mail"], ids["web"], 999999], "action": "resolve",
+                                                   "note": "maintenance done"})
+        assert r.status_code == 200
+        body = r.json()
+        assert set(body["done"]) == {ids["mail"], ids["web"]} and [x["id"] for x in body["refused"]] == [999999]
+        assert admin.get("/api/v1/alerts").json() == []
+        resolved = admin.get("/api/v1/alerts", params={"state": "resolved"}).json()
+        assert {a["resolution_note"] for a in resolved} == {"maintenance done"}
+        assert tech.post("/api/v1/alerts/bulk", json={"ids": [], "action": "resolve"}).status_code == 400
+        assert tech.post("/api/v1/alerts/bulk", json={"ids": [1], "action": "explode"}).status_code == 400
+        page = admin.get("/alerts", params={"state": "resolved"})
+        assert page.status_code == 200 and "mail-01 is offline" in page.text
+        assert "mail-01 is offline" in admin.get(f"/alerts/{ids['mail']}").text
+    finally:
+        tech.close()
+        helpdesk.close()
+
+
+def test_the_pages_acknowledge_and_resolve_with_forms(world_app, alerts) -> None:  # type: ignore[no-untyped-def]
+    app, world = world_app
+    admin, _ = alerts
+    device = next(d for d in admin.get("/api/v1/devices").json() if d["hostname"] == "mail-01")
+    alert_id = raise_alert(app, world.tenants["a"], device["id"], device["organization_id"], rule="form.rule",
+                           title="from the form")
+    assert 'data-testid="open-alerts"' in admin.get("/alerts").text  # the header's counter
+    r = admin.post(f"/alerts/{alert_id}/acknowledge", data={"note": "mine"})
+    assert r.status_code == 303 and r.headers["location"].endswith("msg=alert-acknowledged")
+    r = admin.post("/alerts/bulk", data={"ids": [str(alert_id)], "action": "resolve", "note": "fixed"})
+    assert r.status_code == 303 and r.headers["location"].endswith("msg=alert-bulk-done")
+    detail = admin.get(f"/api/v1/alerts/{alert_id}").json()
+    assert [(t["kind"], t["note"]) for t in detail["transitions"]] == [
+        ("triggered", ""), ("acknowledged", "mine"), ("resolved", "fixed")]
+    assert admin.post(f"/alerts/{alert_id}/resolve", data={}).status_code == 409
