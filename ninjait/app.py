@@ -16,7 +16,7 @@ from ninjait.core import live, queue
 from ninjait.core.edge import Edge
 from ninjait.core.runtime import Runtime
 from ninjait.agents import api as agents_api, gateway_api, views as agents_views
-from ninjait.alerts import api as alerts_api, views as alerts_views
+from ninjait.alerts import api as alerts_api, channels_api, channels_views, views as alerts_views
 from ninjait.audit import api as audit_api, views as audit_views
 from ninjait.backup import api as backup_api, views as backup_views
 from ninjait.monitoring import api as monitoring_api
@@ -64,6 +64,7 @@ def create_app(runtime: Runtime) -> Litestar:
             *audit_api.route_handlers, *audit_views.route_handlers,
             *gateway_api.route_handlers, *agents_api.route_handlers, *agents_views.route_handlers,
             *device_activity_routes.route_handlers, *alerts_api.route_handlers, *alerts_views.route_handlers,
+            *channels_api.route_handlers, *channels_views.route_handlers,
             *monitoring_api.route_handlers, *backup_api.route_handlers, *backup_views.route_handlers,
         ],
         guards=[access_guard],

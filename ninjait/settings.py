@@ -173,6 +173,9 @@ SPECS: tuple[Spec, ...] = (
          maximum=10000),
     Spec("backup_s3_ca_file", _parse_path, None,
          "CA certificate (PEM) the S3 endpoint's certificate must chain to; empty: the system's trusted CAs."),
+    Spec("plugins_dir", _parse_path, None,
+         "Directory of plugins (*.py files or packages) loaded at start; empty: the plugins folder shipped "
+         "with NinjaIT (the built-in notification channels)."),
     Spec("smtp_host", _parse_str, "", "SMTP server for outgoing e-mail (password resets, notifications); empty disables e-mail."),
     Spec("smtp_port", _parse_int, 587, "SMTP port.", minimum=1, maximum=65535),
     Spec("smtp_security", _parse_str, "starttls", "SMTP transport security.", choices=("starttls", "tls", "none")),
@@ -219,6 +222,7 @@ class Settings:
     backup_s3_secret_access_key: str = ""
     backup_s3_keep: int = 30
     backup_s3_ca_file: Path | None = None
+    plugins_dir: Path | None = None
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_security: str = "starttls"

@@ -19,10 +19,14 @@ def connect_subscribers(runtime: Runtime) -> None:
     from ninjait.alerts import sources as alert_sources
 
     alert_sources.subscribe(runtime)
+    from ninjait.alerts import notify
+
+    notify.subscribe(runtime)
 
 
 def load_tasks() -> None:
     """Import every domain's tasks so the consumer knows them (periodic ones included)."""
+    import ninjait.alerts.tasks  # noqa: F401
     import ninjait.backup.tasks  # noqa: F401
     import ninjait.identity.tasks  # noqa: F401
     import ninjait.monitoring.tasks  # noqa: F401

@@ -67,3 +67,76 @@ class AlertBulkResult(Struct):
 
 class AlertCount(Struct):
     triggered: int
+
+
+class ChannelField(Struct):
+    name: str
+    label: str
+    kind: str
+    required: bool
+    help: str
+    default: str
+
+
+class ChannelKind(Struct):
+    kind: str
+    label: str
+    fields: list[ChannelField]
+
+
+class NotificationChannel(Struct):
+    id: int
+    name: str
+    kind: str
+    config: dict[str, str]
+    secrets_set: bool
+    min_severity: str
+    notify_resolved: bool
+    notify_flapping: bool
+    renotify_minutes: int
+    enabled: bool
+    created_at: int
+
+
+class NotificationChannelIn(Struct, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    kind: Annotated[str, Meta(max_length=50)]
+    settings: dict[str, str] = {}
+    min_severity: Literal["info", "warning", "critical"] = "warning"
+    notify_resolved: bool = True
+    notify_flapping: bool = False
+    renotify_minutes: Annotated[int, Meta(ge=0, le=10080)] = 0
+    enabled: bool = True
+
+
+class NotificationChannelUpdate(Struct):
+    """Fields left out keep their value; a secret setting left empty keeps the stored secret."""
+    name: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
+    settings: dict[str, str] | None = None
+    min_severity: Literal["info", "warning", "critical"] | None = None
+    notify_resolved: bool | None = None
+    notify_flapping: bool | None = None
+    renotify_minutes: Annotated[int, Meta(ge=0, le=10080)] | None = None
+    enabled: bool | None = None
+
+
+class Delivery(Struct):
+    id: int
+    alert_id: int | None
+    event: str
+    message: dict[str, Any]
+    status: str
+    attempts: int
+    next_attempt_at: int
+    response_code: int | None
+    last_error: str
+    created_at: int
+    sent_at: int | None
+
+
+class DeliveryOutcome(Struct):
+    id: int
+    status: str | None = None
+    attempts: int | None = None
+    response_code: int | None = None
+    last_error: str | None = None

@@ -14,8 +14,9 @@ class MailNotConfigured(Exception):
     pass
 
 
-def send(settings: Settings, to: str, subject: str, body: str) -> str:
-    """Send a plain-text message; returns its Message-ID. Raises on failure (the task retries)."""
+def send(settings: Settings, to: str, subject: str, body: str, html: str = "") -> str:
+    """Send a plain-text message (with an HTML alternative when given); returns its Message-ID. Raises on
+    failure (the task retries)."""
     if not settings.smtp_host:
         raise MailNotConfigured("e-mail is not configured (setting smtp_host)")
     msg = EmailMessage()
@@ -25,6 +26,8 @@ def send(settings: Settings, to: str, subject: str, body: str) -> str:
     msg["Message-ID"] = make_msgid(domain=settings.smtp_from.rpartition("@")[2] or "localhost")
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(body)
+    if html:
+        msg.add_alternative(html, subtype="html")
     context = ssl.create_default_context()
     if settings.smtp_security == "tls":
         client: smtplib.SMTP = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=30, context=context)

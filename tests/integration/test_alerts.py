@@ -11,28 +11,16 @@ from ninjait.alerts import service
 from ninjait.core import runtime as rt_mod
 from ninjait.core.errors import Conflict, Invalid, NotFound
 from ninjait.identity.principal import Actor, Principal
-from ninjait.identity.permissions import PERMISSIONS
 from ninjait.monitoring import service as monitoring
 from ninjait.settings import Settings
-from ninjait.wiring import connect_subscribers
+from tests.support import alert_world
 
 TECH = Actor(user_id=None, email="tech@msp.test")
 
 
 @pytest.fixture
 def rt(settings: Settings):  # type: ignore[no-untyped-def]
-    runtime = rt_mod.start(settings.replace(agent_interval=30))
-    connect_subscribers(runtime)
-    runtime.db.write(lambda c: (
-        c.execute("INSERT INTO tenants (id, name, slug, created_at, offline_after_minutes) VALUES (1, 'T', 't', 0, 5)"),
-        c.execute("INSERT INTO tenants (id, name, slug, created_at, offline_after_minutes) VALUES (2, 'U', 'u', 0, 5)"),
-        c.execute("INSERT INTO organizations (id, tenant_id, name, created_at) VALUES (1, 1, 'Acme', 0)"),
-        c.execute("INSERT INTO organizations (id, tenant_id, name, created_at) VALUES (2, 1, 'Globex', 0)"),
-        c.execute("INSERT INTO organizations (id, tenant_id, name, created_at) VALUES (3, 2, 'Other', 0)"),
-        c.execute("INSERT INTO sites (id, tenant_id, organization_id, name, created_at) VALUES (1, 1, 1, 'S', 0)"),
-        c.execute("INSERT INTO sites (id, tenant_id, organization_id, name, created_at) VALUES (2, 1, 2, 'S', 0)"),
-        c.execute("INSERT INTO sites (id, tenant_id, organization_id, name, created_at) VALUES (3, 2, 3, 'S', 0)")))
-    runtime.started_at = time.time() - 3600  # past the restart grace
+    runtime = alert_world.start(settings)
     events: list[Any] = []
     runtime.bus.subscribe("alert.*", events.append)
     runtime.alert_events = events  # type: ignore[attr-defined]
@@ -40,16 +28,7 @@ def rt(settings: Settings):  # type: ignore[no-untyped-def]
     rt_mod.stop()
 
 
-def device(rt, name: str, site: int = 1, last_seen: float | None = None) -> int:  # type: ignore[no-untyped-def]
-    tenant, org = {1: (1, 1), 2: (1, 2), 3: (2, 3)}[site]
-    return rt.db.write(lambda c: c.value(
-        "INSERT INTO devices (tenant_id, organization_id, site_id, hostname, created_at, last_seen_at, status) "
-        "VALUES (?, ?, ?, ?, 0, ?, 'online') RETURNING id", (tenant, org, site, name, int(last_seen or time.time()))))
-
-
-def admin(tenant: int = 1) -> Principal:
-    return Principal(user_id=0, tenant_id=tenant, email="a", name="a", is_super_admin=False,
-                     everywhere=frozenset(PERMISSIONS))
+device, admin = alert_world.device, alert_world.admin
 
 
 def limited(org: int) -> Principal:

@@ -89,3 +89,45 @@ def test_the_pages_acknowledge_and_resolve_with_forms(world_app, alerts) -> None
     assert [(t["kind"], t["note"]) for t in detail["transitions"]] == [
         ("triggered", ""), ("acknowledged", "mine"), ("resolved", "fixed")]
     assert admin.post(f"/alerts/{alert_id}/resolve", data={}).status_code == 409
+
+
+def test_notification_channels_over_http_and_their_pages(world_app, alerts) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.receiver import Receiver
+
+    app, world = world_app
+    admin, _ = alerts
+    kinds = {k["kind"]: k for k in admin.get("/api/v1/notification-channel-kinds").json()}
+    assert set(kinds) == {"email", "webhook", "slack", "teams", "discord", "pagerduty", "ntfy"}
+    assert {f["name"]: f["kind"] for f in kinds["webhook"]["fields"]} == {"url": "url", "secret": "secret"}
+    with Receiver() as receiver:
+        made = admin.post("/api/v1/notification-channels", json={
+            "name": "Ops Slack", "kind": "slack", "settings": {"url": f"{receiver.url}/slack"}, "min_severity": "critical"})
+        assert made.status_code == 201, made.text
+        channel_id = made.json()["id"]
+        assert admin.post("/api/v1/notification-channels", json={
+            "name": "Ops Slack", "kind": "slack", "settings": {"url": f"{receiver.url}/x"}}).status_code == 409
+        assert admin.post("/api/v1/notification-channels", json={
+            "name": "Bad", "kind": "slack", "settings": {}}).status_code == 400
+        tested = admin.post(f"/api/v1/notification-channels/{channel_id}/test")
+        assert tested.status_code == 200 and tested.json()["status"] == "sent"
+        assert receiver.at("/slack")[0].json()["text"].startswith("Test: [INFO]")
+        log = admin.get(f"/api/v1/notification-channels/{channel_id}/deliveries").json()
+        assert [(d["event"], d["status"], d["response_code"]) for d in log] == [("test", "sent", 200)]
+        changed = admin.request("PUT", f"/api/v1/notification-channels/{channel_id}", json={"renotify_minutes": 15})
+        assert changed.status_code == 200 and changed.json()["renotify_minutes"] == 15
+        assert changed.json()["config"] == {"url": f"{receiver.url}/slack"}
+        page = admin.get(f"/settings/notifications/{channel_id}")
+        assert page.status_code == 200 and "Ops Slack" in page.text and 'data-testid="deliveries"' in page.text
+        form = admin.get("/settings/notifications", params={"kind": "pagerduty"})
+        assert 'name="setting_routing_key"' in form.text and 'type="password"' in form.text
+        created = admin.post("/settings/notifications", data={
+            "kind": "ntfy", "name": "Phone", "setting_server": receiver.url, "setting_topic": "t",
+            "min_severity": "warning", "renotify_minutes": "0", "enabled": "on"})
+        assert created.status_code == 303 and "channel-created" in created.headers["location"]
+        tech = Browser(app).login(world.people["a-technician"])
+        try:  # technicians hold alerts.write everywhere in tenant A: they may manage channels too
+            assert tech.get("/api/v1/notification-channels").status_code == 200
+        finally:
+            tech.close()
+        assert admin.delete(f"/api/v1/notification-channels/{channel_id}").status_code == 204
+        assert admin.get(f"/api/v1/notification-channels/{channel_id}").status_code == 404

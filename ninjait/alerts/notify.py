@@ -1,0 +1,109 @@
+"""Notification routing: which configured channels hear of an alert, and reminders while nobody acts.
+
+Subscribes to ``alert.triggered``, ``alert.escalated`` and ``alert.resolved``. For each enabled channel
+of the tenant whose rules match, one delivery goes into the outbox in one transaction; the deliveries
+are then sent by the task queue (``tasks.send_notification``), and whatever is still due (a retry, a
+task lost to a restart) by the minute sweeper.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ninjait.alerts import channels
+from ninjait.core.events import Event
+from ninjait.core.runtime import Runtime
+from ninjait.integrations.plugins import Message
+
+RANK = {s: i for i, s in enumerate(channels.SEVERITIES)}
+
+
+def _alert(c: Any, alert_id: int) -> dict[str, Any] | None:
+    return c.one("SELECT a.id, a.tenant_id, a.title, a.message, a.severity, a.state, a.flapping, a.fingerprint, "
+                 "a.device_id, d.hostname, o.name AS organization, t.name AS tenant FROM alerts a "
+                 "JOIN tenants t ON t.id = a.tenant_id LEFT JOIN devices d ON d.id = a.device_id "
+                 "LEFT JOIN organizations o ON o.id = a.organization_id WHERE a.id = ?", (alert_id,))
+
+
+def message_for(rt: Runtime, alert: dict[str, Any], event: str) -> Message:
+    text = alert["message"] or alert["title"]
+    if event == "resolved":
+        text = f"Resolved. {text}"
+    return Message(event=event, title=alert["title"], severity=alert["severity"], text=text,
+                   url=f"{rt.settings.base_url}/alerts/{alert['id']}", alert_id=alert["id"],
+                   fingerprint=f"ninjait-{alert['tenant_id']}-{alert['fingerprint']}", device=alert["hostname"] or "",
+                   organization=alert["organization"] or "", tenant=alert["tenant"])
+
+
+def _matching(c: Any, alert: dict[str, Any], event: str) -> list[dict[str, Any]]:
+    rows = c.all("SELECT id, min_severity, notify_resolved, notify_flapping FROM notification_channels "
+                 "WHERE tenant_id = ? AND enabled = 1", (alert["tenant_id"],))
+    chosen = []
+    for ch in rows:
+        if RANK[alert["severity"]] < RANK[ch["min_severity"]]:
+            continue
+        if alert["flapping"] and not ch["notify_flapping"]:
+            continue
+        told = c.value("SELECT count(*) FROM notification_deliveries WHERE alert_id = ? AND channel_id = ? "
+                       "AND event IN ('triggered', 'reminder')", (alert["id"], ch["id"]))
+        if event == "resolved" and (not ch["notify_resolved"] or not told):
+            continue  # nobody is told of the end of what they never heard of
+        if event == "triggered" and told:
+            continue  # an escalation reaches only channels that did not hear of it yet
+        chosen.append(ch)
+    return chosen
+
+
+def route(rt: Runtime, alert_id: int, event: str) -> list[int]:
+    """Put a delivery in the outbox for every channel that should hear of this; returns their ids."""
+    def write(c: Any) -> list[int]:
+        alert = _alert(c, alert_id)
+        if alert is None:
+            return []
+        message = message_for(rt, alert, event)
+        return [channels.enqueue(c, alert["tenant_id"], ch["id"], alert_id, message) for ch in
+                _matching(c, alert, event)]
+
+    return rt.db.write(write)
+
+
+def _send_later(delivery_ids: list[int]) -> None:
+    from ninjait.alerts import tasks
+
+    for delivery_id in delivery_ids:
+        tasks.send_notification(delivery_id)
+
+
+def on_alert(rt: Runtime, event: Event) -> None:
+    kind = {"alert.triggered": "triggered", "alert.escalated": "triggered", "alert.resolved": "resolved"}[event.name]
+    _send_later(route(rt, int(event.data["object_id"]), kind))
+
+
+def reminders(rt: Runtime, now: float | None = None) -> list[int]:
+    """A reminder for each unacknowledged alert whose channel asks for one and last heard of it
+    ``renotify_minutes`` ago or longer."""
+    at = int(time.time() if now is None else now)
+
+    def write(c: Any) -> list[int]:
+        due = c.all(
+            "SELECT d.alert_id, d.channel_id, ch.renotify_minutes, max(d.created_at) AS last FROM notification_deliveries d "
+            "JOIN notification_channels ch ON ch.id = d.channel_id JOIN alerts a ON a.id = d.alert_id "
+            "WHERE a.state = 'triggered' AND ch.enabled = 1 AND ch.renotify_minutes > 0 "
+            "AND d.event IN ('triggered', 'reminder') GROUP BY d.alert_id, d.channel_id, ch.renotify_minutes")
+        made = []
+        for row in due:
+            if at - row["last"] < row["renotify_minutes"] * 60:
+                continue
+            alert = _alert(c, row["alert_id"])
+            if alert is not None:
+                made.append(channels.enqueue(c, alert["tenant_id"], row["channel_id"], alert["id"],
+                                             message_for(rt, alert, "reminder")))
+        return made
+
+    return rt.db.write(write)
+
+
+def subscribe(rt: Runtime) -> None:
+    for name in ("alert.triggered", "alert.escalated", "alert.resolved"):
+        rt.bus.subscribe(name, lambda e: on_alert(rt, e))

@@ -1,0 +1,206 @@
+"""Notification channels end to end in the test process, against real receivers on loopback: an SMTP server
+and an HTTP server that checks each service's documented body and the webhook signature. The clock of
+retries and reminders is passed in, never slept."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from typing import Any
+
+import pytest
+
+from ninjait.alerts import channels, service
+from ninjait.core import runtime as rt_mod
+from ninjait.core.errors import Forbidden, Invalid, NotFound
+from ninjait.identity.principal import Actor, Principal
+from ninjait.integrations.plugins import signature
+from ninjait.settings import Settings
+from tests.support import alert_world
+from tests.support.receiver import Receiver
+from tests.support.smtp import Mailbox
+
+ME = Actor(user_id=None, email="admin@msp.test")
+admin, device, goes = alert_world.admin, alert_world.device, alert_world.goes
+
+
+@pytest.fixture
+def receiver():  # type: ignore[no-untyped-def]
+    with Receiver() as r:
+        yield r
+
+
+@pytest.fixture
+def mailbox():  # type: ignore[no-untyped-def]
+    with Mailbox() as m:
+        yield m
+
+
+@pytest.fixture
+def rt(settings: Settings, mailbox: Mailbox):  # type: ignore[no-untyped-def]
+    runtime = alert_world.start(settings.replace(smtp_host="127.0.0.1", smtp_port=mailbox.port, smtp_security="none",
+                                                 smtp_from="alerts@msp.test"))
+    yield runtime
+    rt_mod.stop()
+
+
+def channel(rt, kind: str, settings: dict[str, str], **rules: Any) -> int:  # type: ignore[no-untyped-def]
+    made = channels.create_channel(rt, admin(), ME, {"name": f"{kind}-{len(channels.list_channels(rt, admin()))}",
+                                                      "kind": kind, "settings": settings, **rules})
+    return int(made["id"])
+
+
+def send_due(rt, now: float | None = None) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    return [d for i in channels.due(rt, now) if (d := channels.deliver(rt, i, now)) is not None]
+
+
+def test_every_built_in_channel_delivers_its_documented_shape(rt, receiver, mailbox) -> None:  # type: ignore[no-untyped-def]
+    pc = device(rt, "srv-db")
+    channel(rt, "webhook", {"url": f"{receiver.url}/hook", "secret": "s3cret-signing-key"})
+    channel(rt, "slack", {"url": f"{receiver.url}/slack"})
+    channel(rt, "teams", {"url": f"{receiver.url}/teams"})
+    channel(rt, "discord", {"url": f"{receiver.url}/discord"})
+    channel(rt, "pagerduty", {"routing_key": "R0UT1NGKEY", "events_url": f"{receiver.url}/pd"})
+    channel(rt, "ntfy", {"server": receiver.url, "topic": "msp-alerts", "token": "tk_secret"})
+    channel(rt, "email", {"to": "oncall@msp.test, boss@msp.test"})
+    goes(rt, pc, "offline")
+    sent = send_due(rt)
+    assert len(sent) == 7 and {d["status"] for d in sent} == {"sent"}
+
+    [hook] = receiver.at("/hook")
+    stamp = hook.headers["x-ninjait-timestamp"]
+    assert hook.headers["x-ninjait-signature"] == signature("s3cret-signing-key", stamp, hook.body)
+    assert abs(int(stamp) - time.time()) < 60
+    payload = hook.json()
+    assert payload["type"] == "alert.triggered" and payload["alert"]["title"] == "srv-db is offline"
+    assert payload["alert"]["severity"] == "critical" and payload["alert"]["url"].endswith(
+        f"/alerts/{payload['alert']['alert_id']}")
+
+    slack = receiver.at("/slack")[0].json()
+    assert slack["text"].startswith("[CRITICAL] srv-db is offline") and slack["blocks"][0]["type"] == "section"
+    teams = receiver.at("/teams")[0].json()
+    assert teams["type"] == "message"
+    card = teams["attachments"][0]
+    assert card["contentType"] == "application/vnd.microsoft.card.adaptive" and card["content"]["type"] == "AdaptiveCard"
+    discord = receiver.at("/discord")[0].json()
+    assert discord["content"] == "[CRITICAL] srv-db is offline" and discord["embeds"][0]["color"] == 0xD63939
+    pd = receiver.at("/pd")[0].json()
+    assert (pd["routing_key"], pd["event_action"]) == ("R0UT1NGKEY", "trigger")
+    assert pd["payload"]["severity"] == "critical" and pd["payload"]["source"] == "srv-db"
+    assert pd["dedup_key"].startswith("ninjait-1-device.unreachable")
+    ntfy = receiver.at("/msp-alerts")[0]
+    assert ntfy.headers["priority"] == "urgent" and ntfy.headers["authorization"] == "Bearer tk_secret"
+    assert ntfy.headers["title"] == "[CRITICAL] srv-db is offline" and b"offline" in ntfy.body
+    mail = mailbox.wait_for(lambda m: "srv-db is offline" in m["Subject"])
+    assert mail["To"] == "oncall@msp.test, boss@msp.test" and mail["From"] == "alerts@msp.test"
+    assert mail.get_body(("html",)) is not None and mail.get_body(("plain",)) is not None
+
+    # Resolution goes to the same channels; PagerDuty resolves by the same dedup key.
+    goes(rt, pc, "online", before="offline")
+    assert len(send_due(rt)) == 7
+    resolve = receiver.at("/pd")[1].json()
+    assert resolve["event_action"] == "resolve" and resolve["dedup_key"] == pd["dedup_key"]
+    assert receiver.at("/hook")[1].json()["type"] == "alert.resolved"
+
+
+def test_rules_choose_channels_and_reminders_follow_until_acknowledged(rt, receiver) -> None:  # type: ignore[no-untyped-def]
+    pc = device(rt, "ws-7")
+    loud = channel(rt, "webhook", {"url": f"{receiver.url}/loud", "secret": "k" * 16}, min_severity="info",
+                   renotify_minutes=30, notify_resolved=False)
+    critical_only = channel(rt, "webhook", {"url": f"{receiver.url}/crit", "secret": "k" * 16},
+                            min_severity="critical")
+    channel(rt, "webhook", {"url": f"{receiver.url}/off", "secret": "k" * 16}, enabled=False, min_severity="info")
+    start = time.time() + 2  # just after the deliveries are made (their times are whole seconds)
+    goes(rt, pc, "overdue")  # warning
+    send_due(rt, start)
+    assert [r.path for r in receiver.received] == ["/loud"]
+    goes(rt, pc, "offline", before="overdue")  # escalates to critical: now the critical-only channel hears of it
+    send_due(rt, start)
+    assert [r.path for r in receiver.received] == ["/loud", "/crit"]
+
+    from ninjait.alerts import notify
+
+    assert notify.reminders(rt, start + 29 * 60) == []
+    assert len(notify.reminders(rt, start + 31 * 60)) == 1  # only the channel that asked for reminders
+    send_due(rt, start + 31 * 60)
+    assert receiver.received[-1].path == "/loud" and receiver.received[-1].json()["type"] == "alert.reminder"
+    [alert] = service.list_alerts(rt, admin())[0]
+    service.acknowledge(rt, admin(), ME, alert["id"])
+    assert notify.reminders(rt, start + 120 * 60) == []  # acknowledged: no more reminders
+    goes(rt, pc, "online", before="offline")
+    send_due(rt, start + 121 * 60)
+    assert [r.path for r in receiver.received][-1] == "/crit"  # the loud one does not want resolutions
+    assert [d["event"] for d in channels.deliveries(rt, admin(), critical_only)] == ["resolved", "triggered"]
+    assert [d["event"] for d in channels.deliveries(rt, admin(), loud)] == ["reminder", "triggered"]
+
+
+def test_retries_back_off_and_give_up_and_permanent_errors_stop_at_once(rt, receiver) -> None:  # type: ignore[no-untyped-def]
+    pc = device(rt, "nas")
+    flaky = channel(rt, "slack", {"url": f"{receiver.url}/flaky"})
+    now = time.time() + 2
+    receiver.answers.extend([503, 429])
+    goes(rt, pc, "offline")
+    [first] = send_due(rt, now)
+    assert (first["status"], first["attempts"], first["response_code"]) == ("queued", 1, 503)
+    assert send_due(rt, now + 10) == []  # backing off
+    [second] = send_due(rt, now + channels.BACKOFF_SECONDS[0])
+    assert (second["status"], second["attempts"]) == ("queued", 2)
+    [third] = send_due(rt, now + 1000)
+    assert (third["status"], third["attempts"], third["response_code"]) == ("sent", 3, 200)
+
+    receiver.answers.extend([500] * channels.MAX_ATTEMPTS)
+    goes(rt, pc, "online", before="offline")
+    at = now + 2000
+    for _ in range(channels.MAX_ATTEMPTS):
+        [outcome] = send_due(rt, at)
+        at += 3600
+    assert outcome["status"] == "failed" and outcome["attempts"] == channels.MAX_ATTEMPTS
+    assert send_due(rt, at + 86400) == []  # given up: never again
+
+    dead = channel(rt, "discord", {"url": f"{receiver.url}/gone"})
+    receiver.answers_for["/gone"] = deque([404])
+    other = device(rt, "pc-x")
+    goes(rt, other, "offline")
+    outcomes = {d["id"]: d for d in send_due(rt, at)}
+    [gone] = [d for d in channels.deliveries(rt, admin(), dead) if d["id"] in outcomes]
+    assert (gone["status"], gone["attempts"], gone["response_code"]) == ("failed", 1, 404)
+    assert "answered 404" in gone["last_error"]
+    assert [d["status"] for d in channels.deliveries(rt, admin(), flaky)][:2] == ["sent", "failed"]
+
+
+def test_channel_settings_are_checked_secrets_sealed_and_tenant_scoped(rt, receiver) -> None:  # type: ignore[no-untyped-def]
+    made = channel(rt, "webhook", {"url": f"{receiver.url}/x", "secret": "do-not-store-me-in-clear"})
+    with rt.db.read() as c:
+        row = c.one("SELECT config, secrets FROM notification_channels WHERE id = ?", (made,))
+    assert "do-not-store-me-in-clear" not in json.dumps(row) and json.loads(row["config"]) == {"url": f"{receiver.url}/x"}
+    shown = channels.get_channel(rt, admin(), made)
+    assert shown["secrets_set"] is True and "secret" not in shown["config"]
+    # Editing without retyping the secret keeps it: the test still signs.
+    channels.update_channel(rt, admin(), ME, made, {"settings": {"url": f"{receiver.url}/y", "secret": ""}})
+    assert channels.send_test(rt, admin(), ME, made)["status"] == "sent"
+    sent = receiver.at("/y")[0]
+    assert sent.headers["x-ninjait-signature"] == signature("do-not-store-me-in-clear",
+                                                            sent.headers["x-ninjait-timestamp"], sent.body)
+    assert sent.json()["type"] == "alert.test"
+
+    for data, field in (({"kind": "carrier-pigeon"}, "kind"), ({"kind": "slack", "settings": {}}, "url"),
+                        ({"kind": "slack", "settings": {"url": "ftp://x"}}, "url"),
+                        ({"kind": "email", "settings": {"to": "not-an-address"}}, "to"),
+                        ({"kind": "slack", "settings": {"url": "https://x", "colour": "red"}}, "colour"),
+                        ({"kind": "slack", "settings": {"url": "https://x"}, "min_severity": "meh"}, "min_severity"),
+                        ({"kind": "slack", "settings": {"url": "https://x"}, "renotify_minutes": -1}, "renotify_minutes")):
+        with pytest.raises(Invalid) as caught:
+            channels.create_channel(rt, admin(), ME, {"name": "bad", **data})
+        assert caught.value.field == field, data
+    assert len(channels.list_channels(rt, admin())) == 1  # nothing half-made
+
+    with pytest.raises(NotFound):
+        channels.get_channel(rt, admin(2), made)
+    with pytest.raises(NotFound):
+        channels.send_test(rt, admin(2), ME, made)
+    assert channels.list_channels(rt, admin(2)) == []
+    acme_only = Principal(user_id=0, tenant_id=1, email="t", name="t", is_super_admin=False, everywhere=frozenset(),
+                          per_org={1: frozenset({"alerts.read", "alerts.write"})})
+    with pytest.raises(Forbidden):
+        channels.delete_channel(rt, acme_only, ME, made)
