@@ -71,9 +71,10 @@ class DeviceGroupController(Controller):
                                   data.rules, data.description)
         return convert(row, Group)  # type: ignore[return-value]
 
-    @post("/preview", opt={"permission": "devices.read"}, sync_to_thread=True, status_code=200)
+    @post("/preview", opt={"permission": "devices.write"}, sync_to_thread=True, status_code=200)
     def preview(self, request: Req, data: JSONBody[RulesIn]) -> Preview:
-        """How many devices the rules would hold now, and up to ten of their host names."""
+        """How many devices (that you may see) the rules would hold now, and up to ten of their host names; for
+        whoever edits groups, so it needs devices.write like saving them."""
         return convert(groups.preview(rt(request), principal_of(request), data.rules), Preview)  # type: ignore[return-value]
 
     @get("/{group_id:int}", opt={"permission": "devices.read"}, sync_to_thread=True)

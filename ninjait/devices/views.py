@@ -130,7 +130,7 @@ def groups_create(request: Req, data: FormData) -> Response[Any]:
     return _back("/settings/device-groups", "saved")
 
 
-@post("/settings/device-groups/preview", opt={"permission": "devices.read"}, include_in_schema=False,
+@post("/settings/device-groups/preview", opt={"permission": "devices.write"}, include_in_schema=False,
       sync_to_thread=True)
 def groups_preview(request: Req, data: FormData) -> Template:
     """htmx: the count of devices the rules in the form would hold now."""

@@ -69,6 +69,12 @@ def body_for(method: str, path: str) -> dict[str, Any]:
         return {"json": {"kind": "refresh_inventory"}}
     if path.endswith("/agent/update"):
         return {"json": {}}  # the latest build: valid, so only the access rules can refuse it
+    if path.startswith("/api/v1/devices") and method in ("PUT", "POST") and not path.endswith("/bulk"):
+        return {"json": {"hostname": "changed-by-an-intruder", "site_id": 1}}
+    if path.startswith("/api/v1/devices") and method == "PATCH":
+        return {"json": {"hostname": "changed-by-an-intruder"}}
+    if path.startswith("/api/v1/custom-fields") and method == "PUT":
+        return {"json": {"label": "Changed by an intruder"}}
     if path.startswith("/api/"):
         return {"json": {"name": "Changed by an intruder"}}  # a field every other object's body accepts
     return {"data": {"name": "Changed by an intruder", "address": "x", "notes": "x"}}
@@ -84,7 +90,7 @@ def test_it_refuses_requests_without_a_session(world_app, method: str, path: str
     app, _ = world_app
     url = fill(path, {"org_id": 1, "site_id": 1, "user_id": 1, "role_id": 1, "token_id": 1, "handle": "x" * 16,
                       "device_id": 1, "command_id": 1, "enrollment_token_id": 1, "action": "approve",
-                      "backup_name": BACKUP})
+                      "backup_name": BACKUP, "group_id": 1, "field_id": 1, "view_id": 1})
     with app.client() as client:
         r = client.request(method, url, **body_for(method, path))
     if path.startswith("/api/"):
@@ -110,7 +116,7 @@ def test_read_only_users_cannot_change_anything(world_app, read_only, method: st
     url = fill(path, {"org_id": world.orgs["a"], "site_id": world.sites["a"],
                       "user_id": world.people["a-technician"].user_id, "role_id": 5, "token_id": 1,
                       "handle": "x" * 16, "device_id": 1, "command_id": 1, "enrollment_token_id": 1,
-                      "action": "approve", "backup_name": BACKUP})
+                      "action": "approve", "backup_name": BACKUP, "group_id": 1, "field_id": 1, "view_id": 1})
     r = read_only.request(method, url, **body_for(method, path))
     assert r.status_code == 403, (method, url, r.status_code, r.text[:200])
 
@@ -130,10 +136,14 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
     assert enrolled.status_code == 200, enrolled.text
     device = max(admin.get("/api/v1/devices").json(), key=lambda d: d["id"])
     command = admin.post(f"/api/v1/devices/{device['id']}/commands", json={"kind": "refresh_inventory"}).json()
+    group = admin.post("/api/v1/device-groups", json={"name": "Tenant A servers", "kind": "static"}).json()
+    custom_field = admin.post("/api/v1/custom-fields", json={"key": "contract", "label": "Contract",
+                                                             "type": "text"}).json()
+    view = admin.post("/api/v1/device-views", json={"name": "Online", "query": "status=online"}).json()
     yield {"org_id": world.orgs["a"], "site_id": world.sites["a"], "user_id": world.people["a-technician"].user_id,
            "role_id": role["id"], "token_id": token["id"], "handle": session["id"], "device_id": device["id"],
            "command_id": command["id"], "enrollment_token_id": enrollment["id"], "action": "approve",
-           "backup_name": BACKUP}
+           "backup_name": BACKUP, "group_id": group["id"], "field_id": custom_field["id"], "view_id": view["id"]}
     admin.close()
 
 
@@ -173,5 +183,8 @@ def test_tenant_a_objects_survived_the_intruder(world_app, objects_of_a) -> None
         command = admin.get(f"/api/v1/commands/{objects_of_a['command_id']}").json()
         assert command["status"] == "queued"
         assert admin.get(f"/api/v1/enrollment-tokens/{objects_of_a['enrollment_token_id']}").json()["state"] == "used up"
+        assert admin.get(f"/api/v1/device-groups/{objects_of_a['group_id']}").json()["name"] == "Tenant A servers"
+        assert admin.get(f"/api/v1/custom-fields/{objects_of_a['field_id']}").json()["label"] == "Contract"
+        assert admin.get(f"/api/v1/device-views/{objects_of_a['view_id']}").json()["name"] == "Online"
     finally:
         admin.close()
