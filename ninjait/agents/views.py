@@ -176,6 +176,19 @@ def enrollment_create(request: Req, data: FormData) -> Response[Any]:
     return _tokens_page(request, created=created)
 
 
+@post("/devices/new", opt={"permission": "devices.write"}, include_in_schema=False, sync_to_thread=True)
+def device_register(request: Req, data: FormData) -> Response[Any]:
+    """A device record without an agent (Add devices → Register a device without an agent)."""
+    site = field(data, "site_id", 20)
+    try:
+        device = devices.create_device(rt(request), principal_of(request), actor_of(request), {
+            "hostname": field(data, "hostname", 253), "site_id": int(site) if site.isdigit() else 0,
+            "tags": [t for t in field(data, "tags", 3000).split(",") if t.strip()]})
+    except ServiceError as exc:
+        return _tokens_page(request, status_code=exc.status, error=exc.message)
+    return _back(f"/devices/{device['id']}", "saved")
+
+
 @post("/devices/enroll/{enrollment_token_id:int}/revoke", opt={"permission": "devices.write"},
       include_in_schema=False, sync_to_thread=True)
 def enrollment_revoke(request: Req, enrollment_token_id: FromPath[int]) -> Response[Any]:
@@ -183,6 +196,7 @@ def enrollment_revoke(request: Req, enrollment_token_id: FromPath[int]) -> Respo
     return Redirect("/devices/enroll?" + urlencode({"msg": "token-revoked"}), status_code=303)
 
 
-route_handlers = [devices_page, enrollment_page, enrollment_create, enrollment_revoke, device_page, device_details,
+route_handlers = [devices_page, enrollment_page, enrollment_create, enrollment_revoke, device_register, device_page,
+                  device_details,
                   device_run_script,
                   device_agent_action, command_cancel]

@@ -51,6 +51,8 @@ def devices_bulk(request: Req, data: FormData) -> Response[Any]:
     action = field(data, "action", 40)
     command = None
     try:
+        if action == "refresh_inventory":  # the action bar's shortcut for this command
+            action, data = "queue_command", {**data, "kind": "refresh_inventory"}
         if action == "queue_command":
             kind = field(data, "kind", 40) or "run_script"
             payload: dict[str, Any] = {}
@@ -189,13 +191,29 @@ def fields_page(request: Req) -> Template:
 
 @post("/settings/custom-fields", opt={"permission": "devices.write"}, include_in_schema=False, sync_to_thread=True)
 def fields_create(request: Req, data: FormData) -> Response[Any]:
-    choices = [c for c in field(data, "choices", 5000).split(",") if c.strip()]
     try:
         fields.create_field(rt(request), principal_of(request), actor_of(request), field(data, "key", 40),
-                            field(data, "label", 100), field(data, "type", 10), choices,
+                            field(data, "label", 100), field(data, "type", 10), _choices(data),
                             field(data, "required", 5) == "on")
     except ServiceError as exc:
         return _fields_page(request, status_code=exc.status, error=exc.message, form=dict(data))
+    return _back("/settings/custom-fields", "saved")
+
+
+def _choices(data: dict[str, Any]) -> list[str]:
+    return [c for c in field(data, "choices", 5000).split(",") if c.strip()]
+
+
+@post("/settings/custom-fields/{field_id:int}", opt={"permission": "devices.write"}, include_in_schema=False,
+      sync_to_thread=True)
+def fields_update(request: Req, field_id: FromPath[int], data: FormData) -> Response[Any]:
+    p = principal_of(request)
+    fields.get_field(rt(request), p, field_id)  # 404 first
+    try:
+        fields.update_field(rt(request), p, actor_of(request), field_id, field(data, "label", 100), _choices(data),
+                            field(data, "required", 5) == "on")
+    except ServiceError as exc:
+        return _fields_page(request, status_code=exc.status, error=exc.message)
     return _back("/settings/custom-fields", "saved")
 
 
@@ -227,4 +245,5 @@ def list_context(request: Req, params: dict[str, str]) -> dict[str, Any]:
 
 
 route_handlers = [devices_bulk, devices_view_save, devices_view_delete, groups_page, groups_create,
-                  groups_preview, group_page, group_update, group_delete, fields_page, fields_create, fields_delete]
+                  groups_preview, group_page, group_update, group_delete, fields_page, fields_create, fields_update,
+                  fields_delete]

@@ -300,3 +300,42 @@ def test_another_tenant_reaches_nothing(setup) -> None:  # type: ignore[no-untyp
         ["b-asset"]
     after = admin.get(f"/api/v1/devices/{device}").json()
     assert after["owner"] != "intruder" and "pwned" not in after["tags"]
+
+
+def test_the_pages_register_edit_and_configure(setup) -> None:  # type: ignore[no-untyped-def]
+    admin, world, ids = setup["admin"], setup["world"], setup["ids"]
+    form = {"_csrf": admin.csrf}
+    r = admin.post("/devices/new", data={**form, "site_id": world.sites["a"], "hostname": "switch-core",
+                                         "tags": "network, Core"})
+    assert r.status_code == 303, r.text[:300]
+    switch = admin.get("/api/v1/devices", params={"q": "switch-core"}).json()[0]
+    assert switch["tags"] == ["core", "network"] and switch["status"] == "new"
+    r = admin.post("/settings/custom-fields", data={**form, "key": "rack", "label": "Rack", "type": "text"})
+    assert r.status_code == 303
+    rack = next(f for f in admin.get("/api/v1/custom-fields").json() if f["key"] == "rack")
+    assert admin.post(f"/settings/custom-fields/{rack['id']}", data={**form, "label": "Rack position",
+                                                                     "required": "on"}).status_code == 303
+    assert admin.get(f"/api/v1/custom-fields/{rack['id']}").json() | {"created_at": 0} == {
+        **rack, "label": "Rack position", "required": True, "created_at": 0}
+    r = admin.post(f"/devices/{switch['id']}/details", data={**form, "owner": "Network team", "cf_rack": "B2",
+                                                             "warranty_end": "2029-01-31", "tags": "network"})
+    assert r.status_code == 303, r.text[:300]
+    detail = admin.get(f"/api/v1/devices/{switch['id']}").json()
+    assert detail["owner"] == "Network team" and detail["custom_fields"]["rack"] == "B2"
+    assert detail["tags"] == ["network"] and detail["warranty_end"] == "2029-01-31"
+    bad = admin.post(f"/devices/{switch['id']}/details", data={**form, "cf_rack": ""})
+    assert bad.status_code == 400 and "Rack position is required" in bad.text
+    page = admin.get(f"/devices/{switch['id']}")
+    assert "Network team" in page.text and "Rack position" in page.text
+    r = admin.post("/settings/device-groups", data={**form, "name": "Network gear", "kind": "dynamic",
+                                                    "rules": '{"field": "tag", "op": "is", "value": "network"}'})
+    assert r.status_code == 303, r.text[:300]
+    bad = admin.post("/settings/device-groups", data={**form, "name": "Broken", "kind": "dynamic", "rules": "{nope"})
+    assert bad.status_code == 400 and "not valid JSON" in bad.text
+    preview = admin.post("/settings/device-groups/preview", data={**form, "rules": '{"field": "tag", "op": "is", '
+                                                                                   '"value": "network"}'})
+    assert "<strong>1</strong> device match now: switch-core" in preview.text
+    outcome = admin.post("/devices/bulk", data={**form, "ids": [str(ids["srv-2"]), str(switch["id"])],
+                                                "action": "refresh_inventory"}, headers={"HX-Request": "true"})
+    assert "1 device done, 1 refused" in " ".join(outcome.text.split())
+    assert "this device has no active agent" in outcome.text
