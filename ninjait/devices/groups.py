@@ -13,12 +13,20 @@ import time
 from typing import Any
 
 from ninjait.core.db import Conn
+from ninjait.core.dialect import lock_for_transaction
 from ninjait.core.errors import Conflict, Invalid, NotFound
 from ninjait.core.runtime import Runtime
 from ninjait.devices import fields, meta_store, rules
 from ninjait.identity.principal import Actor, Principal
 
 KINDS = ("static", "dynamic")
+# PostgreSQL: one advisory lock per tenant serialises membership writers, so a device changed while a
+# group's rules change is evaluated against the new rules (READ COMMITTED sees what committed before the lock).
+MEMBERSHIP_LOCK_BASE = 7_400_000_000  # audit chains use 7_300_000_000 + tenant
+
+
+def _lock(c: Conn, tenant_id: int) -> None:
+    lock_for_transaction(c, MEMBERSHIP_LOCK_BASE + tenant_id)
 
 
 def _out(row: dict[str, Any], members: int | None = None) -> dict[str, Any]:
@@ -140,6 +148,7 @@ def matching(c: Conn, tenant_id: int, rule: dict[str, Any]) -> list[rules.Facts]
 
 def refresh_group(c: Conn, tenant_id: int, group_id: int, rule: dict[str, Any]) -> None:
     """Recompute a dynamic group's members over every device of the tenant (one pass)."""
+    _lock(c, tenant_id)
     wanted = {f.row["id"] for f in matching(c, tenant_id, rule)}
     current = meta_store.member_ids(c, tenant_id, group_id)
     meta_store.remove_members(c, tenant_id, group_id, sorted(current - wanted))
@@ -148,9 +157,12 @@ def refresh_group(c: Conn, tenant_id: int, group_id: int, rule: dict[str, Any]) 
 
 def refresh_devices(c: Conn, tenant_id: int, device_ids: list[int]) -> None:
     """Recompute these devices' dynamic memberships, inside the caller's transaction."""
-    groups = [(g["id"], json.loads(g["rules"])) for g in meta_store.dynamic_groups(c, tenant_id)]
-    if not groups or not device_ids:
+    if not device_ids:
         return
+    _lock(c, tenant_id)  # before looking for groups: a group created concurrently is then seen or sees us
+    if not meta_store.has_dynamic_groups(c, tenant_id):
+        return
+    groups = [(g["id"], json.loads(g["rules"])) for g in meta_store.dynamic_groups(c, tenant_id)]
     types = fields.types_of(c, tenant_id)
     with_inventory = any(rules.names_inventory(rule) for _, rule in groups)
     for facts in _facts(c, tenant_id, device_ids, with_inventory):

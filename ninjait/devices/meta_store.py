@@ -90,6 +90,11 @@ def dynamic_groups(c: Conn, tenant_id: int) -> list[Row]:
     return c.all(f"SELECT {GROUP_COLUMNS} FROM device_groups WHERE tenant_id = ? AND kind = 'dynamic'", (tenant_id,))
 
 
+def has_dynamic_groups(c: Conn, tenant_id: int) -> bool:
+    return c.value("SELECT 1 FROM device_groups WHERE tenant_id = ? AND kind = 'dynamic' LIMIT 1",
+                   (tenant_id,)) is not None
+
+
 def delete_group(c: Conn, tenant_id: int, group_id: int) -> None:
     c.execute("DELETE FROM device_groups WHERE tenant_id = ? AND id = ?", (tenant_id, group_id))
 
