@@ -17,6 +17,7 @@ from ninjait.core.dialect import lock_for_transaction
 from ninjait.core.errors import Conflict, Invalid, NotFound
 from ninjait.core.runtime import Runtime
 from ninjait.devices import fields, meta_store, rules
+from ninjait.identity import service as identity
 from ninjait.identity.principal import Actor, Principal
 
 KINDS = ("static", "dynamic")
@@ -58,6 +59,23 @@ def _check(c: Conn, tenant_id: int, kind: str, raw_rules: dict[str, Any] | None)
     return json.dumps(rules.validate(raw_rules, fields.types_of(c, tenant_id)), separators=(",", ":"))
 
 
+def _check_references(rt: Runtime, p: Principal, raw_rules: dict[str, Any] | None) -> None:
+    """Sites and organizations named in rules must be the tenant's (and visible to the caller)."""
+    if not raw_rules:
+        return
+    with rt.db.read() as c:
+        rule = rules.validate(raw_rules, fields.types_of(c, p.tenant_id))
+    for path, cond in rules.conditions(rule):
+        try:
+            if cond["field"] == "site":
+                identity.get_site(rt, p, cond["value"])
+            elif cond["field"] == "organization":
+                identity.get_organization(rt, p, cond["value"])
+        except NotFound:
+            raise Invalid(f"{path}.value: no {cond['field']} with the id {cond['value']}",
+                          field=f"{path}.value") from None
+
+
 def _name(name: str) -> str:
     name = " ".join(name.split())
     if not 1 <= len(name) <= 100:
@@ -71,6 +89,8 @@ def create_group(rt: Runtime, p: Principal, actor: Actor, name: str, kind: str, 
     name = _name(name)
     if kind not in KINDS:
         raise Invalid("kind is static or dynamic", field="kind")
+    if kind == "dynamic":
+        _check_references(rt, p, raw_rules)
 
     def create(c: Conn) -> int:
         stored = _check(c, p.tenant_id, kind, raw_rules)
@@ -93,6 +113,8 @@ def update_group(rt: Runtime, p: Principal, actor: Actor, group_id: int, name: s
     fields.require_tenant_wide(p)
     current = get_group(rt, p, group_id)
     name = _name(name)
+    if current["kind"] == "dynamic":
+        _check_references(rt, p, raw_rules)
 
     def update(c: Conn) -> None:
         stored = _check(c, p.tenant_id, current["kind"], raw_rules)

@@ -149,6 +149,16 @@ def is_date(value: str) -> bool:
     return True
 
 
+def conditions(rule: dict[str, Any], path: str = "rules") -> list[tuple[str, dict[str, Any]]]:
+    """Every condition of a validated rule with its path (for checks that need the database)."""
+    if "field" in rule:
+        return [(path, rule)]
+    if "not" in rule:
+        return conditions(rule["not"], f"{path}.not")
+    key = "all" if "all" in rule else "any"
+    return [found for i, r in enumerate(rule[key]) for found in conditions(r, f"{path}.{key}[{i}]")]
+
+
 def names_inventory(rule: dict[str, Any]) -> bool:
     """Whether evaluating needs the inventory JSON (large: read only when needed)."""
     if "field" in rule:

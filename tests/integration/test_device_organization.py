@@ -164,6 +164,9 @@ def test_bad_input_is_refused_with_a_reason_and_nothing_changes(setup) -> None: 
         ({"any": []}, "rules.any"),
         ({"field": "custom.missing", "op": "is", "value": "x"}, "custom"),
         ({"field": "os", "op": "is", "value": "x", "extra": 1}, "extra"),
+        ({"any": [{"field": "site", "op": "is", "value": world.sites["a"]},
+                  {"field": "site", "op": "is", "value": world.sites["b"]}]}, "rules.any[1].value: no site"),
+        ({"not": {"field": "organization", "op": "is", "value": world.orgs["b"]}}, "rules.not.value"),
     ):
         r = admin.post("/api/v1/device-groups", json={"name": "Bad", "kind": "dynamic", "rules": rules})
         assert r.status_code == 400 and needle in r.json()["detail"], (rules, r.text)
