@@ -162,6 +162,17 @@ SPECS: tuple[Spec, ...] = (
     Spec("backup_passphrase_file", _parse_path, None,
          "File holding the passphrase that encrypts scheduled backups (keep a copy off the appliance); "
          "empty: scheduled backups are not encrypted."),
+    Spec("backup_s3_url", _parse_str, "",
+         "Also copy every backup to S3-compatible storage: https://endpoint/bucket[/prefix] (path-style; "
+         "AWS, Backblaze B2, Wasabi, MinIO...). Empty: backups stay in backup_dir only."),
+    Spec("backup_s3_region", _parse_str, "us-east-1", "Region the S3 signature names (any value for most non-AWS stores)."),
+    Spec("backup_s3_access_key_id", _parse_str, "", "S3 access key id."),
+    Spec("backup_s3_secret_access_key", _parse_str, "", "S3 secret access key.", secret=True),
+    Spec("backup_s3_keep", _parse_int, 30,
+         "How many backups to keep in the bucket; older ones are deleted after each upload.", minimum=1,
+         maximum=10000),
+    Spec("backup_s3_ca_file", _parse_path, None,
+         "CA certificate (PEM) the S3 endpoint's certificate must chain to; empty: the system's trusted CAs."),
     Spec("smtp_host", _parse_str, "", "SMTP server for outgoing e-mail (password resets, notifications); empty disables e-mail."),
     Spec("smtp_port", _parse_int, 587, "SMTP port.", minimum=1, maximum=65535),
     Spec("smtp_security", _parse_str, "starttls", "SMTP transport security.", choices=("starttls", "tls", "none")),
@@ -202,6 +213,12 @@ class Settings:
     backup_schedule_hours: int = 24
     backup_keep: int = 7
     backup_passphrase_file: Path | None = None
+    backup_s3_url: str = ""
+    backup_s3_region: str = "us-east-1"
+    backup_s3_access_key_id: str = ""
+    backup_s3_secret_access_key: str = ""
+    backup_s3_keep: int = 30
+    backup_s3_ca_file: Path | None = None
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_security: str = "starttls"
@@ -318,8 +335,26 @@ def _check_combinations(s: Settings) -> None:
         raise SettingsError("settings tls_cert and tls_key must be given together")
     if s.http_port and s.http_port == s.port:
         raise SettingsError(f"setting http_port ({s.http_port}) must differ from port")
+    if s.backup_s3_url:
+        _check_s3(s)
     if s.database_url and s.backend != "postgresql":
         raise SettingsError(
             "setting database_url (NINJAIT_DATABASE_URL): expected empty (embedded SQLite) "
             "or a postgresql:// URL"
         )
+
+
+def _check_s3(s: Settings) -> None:
+    from urllib.parse import urlsplit
+
+    from ninjait.backup.s3 import Target
+
+    try:
+        Target.parse(s.backup_s3_url, s.backup_s3_region, "", "")
+    except ValueError as exc:
+        raise SettingsError(f"setting backup_s3_url: {exc}") from None
+    parts = urlsplit(s.backup_s3_url)
+    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
+        raise SettingsError("setting backup_s3_url: plain http only to this machine (127.0.0.1); use https")
+    if not (s.backup_s3_access_key_id and s.backup_s3_secret_access_key):
+        raise SettingsError("setting backup_s3_url needs backup_s3_access_key_id and backup_s3_secret_access_key")

@@ -82,7 +82,7 @@ def ingest(c: Conn, agent: service.AgentIdentity, batch: wire.CheckIn, rows: lis
         if batch.inventory is not None:
             digest = wire.inventory_hash(batch.inventory)
             if digest != known:
-                devices.record_inventory(c, agent.tenant_id, agent.device_id, msgspec.to_builtins(batch.inventory), digest, int(now))
+                devices.record_inventory(c, agent.device_id, msgspec.to_builtins(batch.inventory), digest, int(now))
                 result.inventory_changed = True
         else:
             result.want_inventory = not known or (bool(batch.inventory_hash) and batch.inventory_hash != known)

@@ -105,3 +105,12 @@ class AgentRelease(Struct):
     size: int
     published_at: int
     url: str
+
+
+class ActivityEntry(Struct):
+    at_ms: int
+    source: Literal["inventory", "event"]
+    kind: str
+    summary: str
+    actor: str
+    details: dict[str, Any]

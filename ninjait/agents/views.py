@@ -62,12 +62,16 @@ def _device_page(request: Req, device_id: int, *, status_code: int = 200, error:
     device = devices.describe(rt(request), p, device_id)
     with rt(request).db.read() as c:
         agent = store.agent_for_device(c, p.tenant_id, device_id)
-    return page(request, "agents/device.html", custom_fields=fields.list_fields(rt(request), p), status_code=status_code, active="devices", error=error,
+    software_rows, software_total = devices.software(device)
+    activity = devices.timeline(rt(request), p, device_id)
+    return page(request, "agents/device.html", custom_fields=fields.list_fields(rt(request), p),
+                status_code=status_code, active="devices", error=error,
                 device=device, agent=agent, commands=service.list_commands(rt(request), p, device_id),
                 agent_builds=releases.list_releases(rt(request).settings.data_dir, device["platform"]),
                 can_write=p.can("devices.write", device["organization_id"]),
                 inventory_json=json.dumps(device["inventory"], indent=2, sort_keys=True)[:200_000],
-                metrics=METRICS)
+                metrics=METRICS, software_rows=software_rows, software_total=software_total,
+                activity=activity, activity_next=str(activity[-1]["at_ms"]) if len(activity) == 50 else "")
 
 
 @get("/devices/{device_id:int}", opt={"permission": "devices.read"}, include_in_schema=False, sync_to_thread=True)

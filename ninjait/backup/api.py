@@ -10,7 +10,7 @@ from litestar.response import File
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from msgspec import Struct
 
-from ninjait.backup import service, tasks
+from ninjait.backup import offsite, service, tasks
 from ninjait.identity.http import actor_of
 from ninjait.identity.models import convert
 
@@ -26,6 +26,22 @@ class Backup(Struct):
     encrypted: bool
 
 
+class OffsiteStatus(Struct):
+    url: str
+    keep: int
+    last_uploaded: str | None
+    last_uploaded_at: int | None
+    last_error: str | None
+    last_error_at: int | None
+
+
+class OffsiteBackup(Struct):
+    name: str
+    size: int
+    modified: str
+    created_at: float
+
+
 class BackupStatus(Struct):
     schedule_hours: int
     keep: int
@@ -36,6 +52,7 @@ class BackupStatus(Struct):
     last_error_at: int | None
     overdue: bool
     backups: list[Backup]
+    offsite: OffsiteStatus | None = None
 
 
 class BackupQueued(Struct):
@@ -47,6 +64,13 @@ class BackupQueued(Struct):
 def backups_status(request: Req) -> BackupStatus:
     """The schedule, the last outcome, and the backups in the backup directory, newest first."""
     return convert(service.status(request.app.state.runtime), BackupStatus)  # type: ignore[return-value]
+
+
+@get("/api/v1/backups/offsite", opt=MANAGE, tags=["backups"], sync_to_thread=True)
+def backups_offsite(request: Req) -> list[OffsiteBackup]:
+    """The backups in the S3-compatible storage of `backup_s3_url`, newest first (404 when none is set up,
+    502 with the store's reason when it cannot be listed)."""
+    return convert(offsite.list_remote(request.app.state.runtime.settings), list[OffsiteBackup])  # type: ignore[return-value]
 
 
 @post("/api/v1/backups", opt=MANAGE, tags=["backups"], status_code=HTTP_202_ACCEPTED, sync_to_thread=True)
@@ -69,4 +93,4 @@ def backup_delete(request: Req, backup_name: FromPath[str]) -> None:
     service.delete(request.app.state.runtime, backup_name, actor_of(request).as_dict())
 
 
-route_handlers = [backups_status, backup_start, backup_download, backup_delete]
+route_handlers = [backups_status, backups_offsite, backup_start, backup_download, backup_delete]

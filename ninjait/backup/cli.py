@@ -50,6 +50,8 @@ def _passphrase(settings: Settings, args: argparse.Namespace, *, confirm: bool) 
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     if args.no_encrypt and args.passphrase_file:
         return _fail("--no-encrypt and --passphrase-file exclude each other")
+    if args.upload and (args.out == "-" or not settings.backup_s3_url):
+        return _fail("--upload needs backup_s3_url set and a file to upload (not --out -)")
     try:
         return _backup(settings, args)
     except (BackupError, ArchiveError, control.ControlError, instance.InUse) as exc:
@@ -117,6 +119,45 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
     if result.get("skipped"):
         print(f"warning: left out (names no archive member may carry): {', '.join(result['skipped'])}",
               file=sys.stderr)
+    if args.upload:
+        return _upload(settings, Path(where))
+    return 0
+
+
+def _upload(settings: Settings, path: Path) -> int:
+    from ninjait.backup import offsite, s3
+
+    try:
+        size, pruned = offsite.send(settings, path)
+    except s3.S3Error as exc:
+        return _fail(f"{exc} (the backup itself is written: {path})")
+    print(f"uploaded to {settings.backup_s3_url} ({human_bytes(size)})"
+          + (f"; deleted the older {', '.join(pruned)}" if pruned else ""))
+    return 0
+
+
+def cmd_offsite(settings: Settings, args: argparse.Namespace) -> int:
+    from ninjait.backup import offsite
+
+    try:
+        found = offsite.list_remote(settings)
+    except ServiceError as exc:
+        return _fail(exc.message)
+    return _print_backups(found, settings.backup_s3_url, lambda b: b["modified"])
+
+
+def cmd_fetch(settings: Settings, args: argparse.Namespace) -> int:
+    from ninjait.backup import offsite
+
+    try:
+        offsite.require_name(args.name)
+        dest = Path(args.out) if args.out else Path.cwd() / args.name
+        if dest.exists():
+            return _fail(f"{dest} exists; choose another --out")
+        size = offsite.fetch(settings, args.name, dest)
+    except ServiceError as exc:
+        return _fail(exc.message)
+    print(f"downloaded {args.name} to {dest} ({human_bytes(size)}); check it with: ninjait backup verify {dest}")
     return 0
 
 
@@ -149,17 +190,24 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
-    backups = service.list_backups(settings)
+    return _print_backups(service.list_backups(settings), settings.backup_directory,
+                          lambda b: "encrypted" if b["encrypted"] else "not encrypted")
+
+
+def _print_backups(backups: list[dict[str, Any]], where: object, note: Any) -> int:
     if not backups:
-        print(f"no backups in {settings.backup_directory}")
+        print(f"no backups in {where}")
     for b in backups:
-        print(f"{b['name']}  {human_bytes(b['size'])}  {'encrypted' if b['encrypted'] else 'not encrypted'}")
+        print(f"{b['name']}  {human_bytes(b['size'])}  {note(b)}")
     return 0
 
 
 def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    load_database = settings.backend == "postgresql" and not args.no_database
     try:
         path = _source(args)
+        if load_database:
+            service.check_empty_postgresql(settings.database_url)  # before anything changes
         outcome = service.restore(path, _passphrase_for(settings, args, path), settings.data_dir,
                                   replace=args.replace)
     except (BackupError, ArchiveError) as exc:
@@ -172,7 +220,15 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
     if outcome["kept"]:
         print(f"the previous data directory is kept at {outcome['kept']}; delete it once the restored "
               "appliance works")
-    if outcome["postgresql_dump"]:
+    if outcome["postgresql_dump"] and load_database:
+        try:
+            service.load_postgresql(settings.database_url, Path(outcome["postgresql_dump"]))
+        except BackupError as exc:
+            return _fail(f"{exc}; the data directory is restored, the database is unchanged: load the dump with\n"
+                         f"  pg_restore --no-owner --single-transaction --dbname <database_url> "
+                         f"{outcome['postgresql_dump']}")
+        print("loaded the PostgreSQL dump into the (empty) database of database_url")
+    elif outcome["postgresql_dump"]:
         print("the PostgreSQL database was NOT changed: load the dump into an empty database with\n"
               f"  pg_restore --no-owner --dbname <database_url> {outcome['postgresql_dump']}")
     elif m.get("database", {}).get("backend") == "postgresql":
@@ -191,6 +247,8 @@ def add_commands(sub: argparse._SubParsersAction, add_settings_flags) -> dict[tu
                                                   "or a prompt)")
     backup.add_argument("--no-encrypt", action="store_true", help="write an unencrypted archive")
     backup.add_argument("--label", default="manual", type=_label, help="word added to the file name")
+    backup.add_argument("--upload", action="store_true",
+                        help="also upload the archive to the S3-compatible storage of backup_s3_url")
     add_settings_flags(backup)
     actions = backup.add_subparsers(dest="action", metavar="ACTION", parser_class=type(backup))
     verify = actions.add_parser("verify", help="check a backup completely without restoring it",
@@ -202,6 +260,14 @@ def add_commands(sub: argparse._SubParsersAction, add_settings_flags) -> dict[tu
     add_settings_flags(verify)
     listing = actions.add_parser("list", help="list the backups in backup_dir")
     add_settings_flags(listing)
+    remote = actions.add_parser("offsite", help="list the backups in the S3-compatible storage of backup_s3_url")
+    add_settings_flags(remote)
+    fetch = actions.add_parser("fetch", help="download a backup from the S3-compatible storage of backup_s3_url",
+                               description="download one archive (see `ninjait backup offsite`), to restore it "
+                                           "with `ninjait restore FILE`")
+    fetch.add_argument("name")
+    fetch.add_argument("--out", help="file to write (default: the name, in the current directory)")
+    add_settings_flags(fetch)
 
     restore = sub.add_parser("restore", help="restore a backup into the data directory (appliance stopped)",
                              description="verify a backup, unpack it beside the data directory and swap it in "
@@ -211,8 +277,12 @@ def add_commands(sub: argparse._SubParsersAction, add_settings_flags) -> dict[tu
     restore.add_argument("--replace", action="store_true",
                          help="replace a data directory that is not empty (it is kept as "
                               "<data_dir>.before-restore-<time>)")
+    restore.add_argument("--no-database", action="store_true",
+                         help="PostgreSQL backend: do not load the backup's dump into database_url (it must be "
+                              "empty); the dump is left in the data directory")
     add_settings_flags(restore)
     return {("backup", None): cmd_backup, ("backup", "verify"): cmd_verify, ("backup", "list"): cmd_list,
+            ("backup", "offsite"): cmd_offsite, ("backup", "fetch"): cmd_fetch,
             ("restore", None): cmd_restore}
 
 

@@ -116,19 +116,47 @@ def _snapshot_sqlite(source: Path, dest: Path, busy_timeout_ms: int) -> tuple[in
     return int(version), counts, applied
 
 
-def _pg_dump(url: str, dest: Path) -> None:
+def _pg_tool(tool: str, url: str, *args: str) -> None:
+    """Run pg_dump or pg_restore against ``url``; raises BackupError with the tool's last line."""
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+    if not shutil.which(tool):
+        raise BackupError(f"{tool} is not installed (Debian: apt-get install postgresql-client)")
     params = conninfo_to_dict(url)
     env = dict(os.environ)
     # Not on the command line, where `ps` would show it.
     if "password" in params:
         env["PGPASSWORD"] = str(params.pop("password"))
-    done = subprocess.run(["pg_dump", "--format=custom", "--no-owner", "--file", str(dest),
-                           "--dbname", make_conninfo(**params)], env=env, capture_output=True, text=True)
+    done = subprocess.run([tool, *args, "--dbname", make_conninfo(**params)], env=env, capture_output=True, text=True)
     if done.returncode != 0:
         reason = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        raise BackupError(f"pg_dump failed: {reason}")
+        raise BackupError(f"{tool} failed: {reason}")
+
+
+def _pg_dump(url: str, dest: Path) -> None:
+    _pg_tool("pg_dump", url, "--format=custom", "--no-owner", "--file", str(dest))
+
+
+def check_empty_postgresql(url: str) -> None:
+    """Restore loads a dump only into a database without NinjaIT's tables: never over live data."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=10) as conn:
+            found = conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+                                 ).fetchone()
+    except psycopg.Error as exc:
+        raise BackupError(f"cannot reach the PostgreSQL database of database_url: {str(exc).splitlines()[0]}"
+                          ) from None
+    if found and found[0]:
+        raise BackupError("the PostgreSQL database of database_url is not empty: restore into a new, empty "
+                          "database (createdb), or give --no-database and load the dump yourself")
+
+
+def load_postgresql(url: str, dump: Path) -> None:
+    """Load a backup's dump into an empty database in one transaction (all or nothing), then drop the file."""
+    _pg_tool("pg_restore", url, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", str(dump))
+    dump.unlink()
 
 
 def _other_files(settings: Settings) -> tuple[list[tuple[str, Path]], list[str]]:
@@ -248,6 +276,14 @@ def clean_leftovers(settings: Settings) -> None:
 def archive_name(created_at: float, label: str, encrypted: bool) -> str:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(created_at))
     return f"ninjait-backup-{stamp}{'-' + label if label else ''}.tar.gz{'.enc' if encrypted else ''}"
+
+
+def order_key(name: str) -> tuple[float, int]:
+    """Newer sorts higher: the second in the name, then the number _unused_name added within that second."""
+    m = NAME.match(name)
+    label = (m.group(2) or "") if m else ""
+    head, _, tail = label.rpartition("-")
+    return _created_at(name), int(tail) if head and tail.isdigit() else 1
 
 
 def _unused_name(folder: Path, created_at: float, label: str, encrypted: bool) -> Path:
@@ -610,6 +646,7 @@ def _installed_at(rt: Runtime) -> float:
 
 
 def status(rt: Runtime, now: float | None = None) -> dict[str, Any]:
+    from ninjait.backup import offsite
     s = rt.settings
     now = time.time() if now is None else now
     backups = list_backups(s)
@@ -621,19 +658,24 @@ def status(rt: Runtime, now: float | None = None) -> dict[str, Any]:
     return {"schedule_hours": s.backup_schedule_hours, "keep": s.backup_keep, "directory": str(s.backup_directory),
             "encrypted": s.backup_passphrase_file is not None, "last_backup_at": last,
             "last_error": error["value"] if error else None, "last_error_at": error["updated_at"] if error else None,
-            "overdue": overdue, "backups": backups}
+            "overdue": overdue, "backups": backups, "offsite": offsite.status(rt)}
 
 
-def _record_error(rt: Runtime, message: str | None) -> None:
+def set_fact(rt: Runtime, key: str, value: str | None) -> None:
+    """Remember (or forget, with None) one line about backups for the status page, e.g. the last error."""
     def write(c: Any) -> None:
-        if message is None:
-            c.execute("DELETE FROM appliance_facts WHERE key = ?", (FACT_ERROR,))
+        if value is None:
+            c.execute("DELETE FROM appliance_facts WHERE key = ?", (key,))
         else:
             c.execute("INSERT INTO appliance_facts (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) "
                       "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                      (FACT_ERROR, message[:1000], int(time.time())))
+                      (key, value[:1000], int(time.time())))
 
     rt.db.write(write)
+
+
+def _record_error(rt: Runtime, message: str | None) -> None:
+    set_fact(rt, FACT_ERROR, message)
 
 
 def run(rt: Runtime, label: str, actor: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -652,6 +694,10 @@ def run(rt: Runtime, label: str, actor: dict[str, Any] | None = None) -> dict[st
                     object_id=label, summary={"error": message[:500]})
         raise
     _record_error(rt, None)
+    from ninjait.backup import offsite  # it builds on this module
+
+    if offsite.configured(rt.settings):
+        info["offsite"] = offsite.upload(rt, Path(info["path"]), actor)
     rt.bus.emit("backup.created", None, actor or {"user_id": None, "email": "system"}, object_type="backup",
                 object_id=info["name"], summary={"size": info["size"], "encrypted": info["encrypted"],
                                                   "pruned": removed, "seconds": info["seconds"]})

@@ -8,7 +8,8 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import File, Template
 
-from ninjait.backup import service, tasks
+from ninjait.backup import offsite, service, tasks
+from ninjait.core.errors import ServiceError
 from ninjait.identity.http import actor_of
 from ninjait.identity.views import _back, rt
 from ninjait.ui.pages import page
@@ -20,6 +21,14 @@ Req = Request[Any, Any, Any]
 @get("/settings/backups", opt=MANAGE, include_in_schema=False, sync_to_thread=True)
 def backups_page(request: Req) -> Template:
     return page(request, "backup/backups.html", active="settings", status=service.status(rt(request)))
+
+
+@get("/settings/backups/offsite", opt=MANAGE, include_in_schema=False, sync_to_thread=True)
+def offsite_list(request: Req) -> Template:
+    try:
+        return page(request, "backup/_offsite.html", backups=offsite.list_remote(rt(request).settings), error="")
+    except ServiceError as exc:
+        return page(request, "backup/_offsite.html", backups=[], error=exc.message)
 
 
 @post("/settings/backups", opt=MANAGE, include_in_schema=False, sync_to_thread=True)
@@ -40,4 +49,4 @@ def backup_delete(request: Req, backup_name: FromPath[str]) -> Response[Any]:
     return _back("/settings/backups", "backup-deleted")
 
 
-route_handlers = [backups_page, backups_start, backup_download, backup_delete]
+route_handlers = [backups_page, offsite_list, backups_start, backup_download, backup_delete]

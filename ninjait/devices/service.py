@@ -11,7 +11,7 @@ from ninjait.core import csvfile
 from ninjait.core.db import Conn
 from ninjait.core.errors import Forbidden, Invalid, NotFound
 from ninjait.core.runtime import Runtime
-from ninjait.devices import fields, groups, meta_store, rules, store
+from ninjait.devices import activity, fields, groups, meta_store, rules, store
 from ninjait.identity import service as identity
 from ninjait.identity.principal import Actor, Principal
 
@@ -249,10 +249,41 @@ def known_inventory_hash(c: Conn, device_id: int) -> str:
     return store.inventory_hash(c, device_id)
 
 
-def record_inventory(c: Conn, tenant_id: int, device_id: int, inventory: dict[str, Any], digest: str,
-                     now: int) -> None:
-    """Called only when the inventory's hash changed, so group re-evaluation stays off the usual check-in."""
+def record_inventory(c: Conn, device_id: int, inventory: dict[str, Any], digest: str, now: int) -> None:
+    """Store a new inventory (its hash changed) and what changed since the one before, for the device's
+    timeline; re-evaluate the device's dynamic groups (never on an ordinary check-in)."""
+    tenant_id, before = store.tenant_and_inventory(c, device_id)
+    activity.record_inventory_changes(c, tenant_id, device_id, before, inventory, now)
     store.set_inventory(c, device_id, json.dumps(inventory), digest, str(inventory.get("hostname", ""))[:253],
                         str(inventory.get("os_name", "")), str(inventory.get("os_version", "")),
                         search_text(inventory), now)
-    groups.refresh_devices(c, tenant_id, [device_id])
+    groups.refresh_devices(c, tenant_id, [device_id])  # only here: the inventory's hash changed
+
+
+# --- the device page's inventory tabs and activity timeline ----------------------------------
+
+TIMELINE_KINDS = ("", "inventory", "events")
+
+
+def timeline(rt: Runtime, p: Principal, device_id: int, *, before: int | None = None, kind: str = "",
+             limit: int = 50) -> list[dict[str, Any]]:
+    """Newest first; ``before`` (epoch milliseconds) pages back from the last entry seen."""
+    if kind not in TIMELINE_KINDS:
+        raise Invalid("kind must be inventory or events (or empty for both)", field="kind")
+    if not 1 <= limit <= 500:
+        raise Invalid("limit must be 1 to 500", field="limit")
+    if before is not None and before < 0:
+        raise Invalid("before is epoch milliseconds, not negative", field="before")
+    device = get_device(rt, p, device_id)
+    with rt.db.read() as c:
+        return activity.timeline(c, p.tenant_id, device["id"], before=before, kind=kind, limit=limit)
+
+
+def software(device: dict[str, Any], q: str = "", limit: int = 500) -> tuple[list[dict[str, Any]], int]:
+    """A device's installed software matching every word of ``q`` (name or publisher), sorted by name."""
+    if len(q) > 200:
+        raise Invalid("the search is longer than 200 characters", field="q")
+    words = q.lower().split()
+    rows = sorted(device["inventory"].get("software", []), key=lambda s: str(s.get("name", "")).lower())
+    found = [s for s in rows if all(w in f"{s.get('name', '')} {s.get('publisher', '')}".lower() for w in words)]
+    return found[:limit], len(found)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ninjait.core.db import Conn
@@ -52,6 +53,11 @@ def set_inventory(c: Conn, device_id: int, inventory: str, inventory_hash: str, 
     c.execute("UPDATE devices SET inventory = ?, inventory_hash = ?, inventory_at = ?, hostname = ?, os_name = ?, "
               "os_version = ?, search = ? WHERE id = ?",
               (inventory, inventory_hash, now, hostname, os_name, os_version, search, device_id))
+
+
+def tenant_and_inventory(c: Conn, device_id: int) -> tuple[int, dict[str, Any]]:
+    row = c.one("SELECT tenant_id, inventory FROM devices WHERE id = ?", (device_id,))
+    return row["tenant_id"], json.loads(row["inventory"] or "{}")
 
 
 def inventory_hash(c: Conn, device_id: int) -> str:

@@ -21,10 +21,21 @@ from ninjait.ui.nav import NAV
 log = logging.getLogger("ninjait.http")
 
 
+def human_bytes(n: float | int | None) -> str:
+    """1536 -> "1.5 KiB": binary units, as operating systems show disk and memory sizes."""
+    value = float(n or 0)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} PiB"  # not reached
+
+
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     def configure(engine: JinjaTemplateEngine) -> None:
         engine.engine.globals.update(nav=NAV, version=__version__)
         engine.engine.filters["datetime"] = lambda ts: time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(int(ts)))
+        engine.engine.filters["bytes"] = human_bytes
         engine.engine.autoescape = True
 
     return TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=configure)

@@ -68,3 +68,20 @@ def test_a_device_page_draws_its_cpu_chart(signed_in_page: Callable[..., Page], 
     expect(chart.locator(".u-legend")).to_contain_text("avg")
     page.screenshot(path=output_dir / "device.png", full_page=True)
     assert re.search(r"\d", page.get_by_test_id("cpu-now").inner_text())
+
+
+def test_a_device_page_shows_software_and_activity_tabs(signed_in_page: Callable[..., Page], devices: dict[str, int],
+                                                       output_dir: Path) -> None:
+    page = signed_in_page("b-organizationadmin", f"/devices/{devices['server-01']}")
+    page.get_by_test_id("tab-software").click()
+    software = page.get_by_test_id("software")
+    expect(software.locator("tbody tr td:first-child")).to_have_text(["postgresql"])
+    page.get_by_test_id("software-filter").fill("no-such-program")  # htmx asks the server as one types
+    expect(page.get_by_test_id("software")).to_contain_text("Nothing installed matches")
+    page.get_by_test_id("software-filter").fill("postg")
+    expect(page.get_by_test_id("software").locator("tbody tr td:first-child")).to_have_text(["postgresql"])
+    page.get_by_test_id("tab-activity").click()
+    expect(page.get_by_test_id("activity").get_by_text("First inventory received")).to_be_visible()
+    page.get_by_test_id("tab-disks").click()
+    expect(page.locator("#tab-disks")).to_contain_text("No disks reported.")
+    page.screenshot(path=output_dir / "device-activity.png", full_page=True)

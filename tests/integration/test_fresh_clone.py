@@ -44,9 +44,10 @@ def test_it_runs_from_a_fresh_clone(tmp_path: Path) -> None:
             pytest.fail("make run did not serve within 10 minutes:\n" + (tmp_path / "run.log").read_text())
         base = f"https://127.0.0.1:{port}"
         with httpx.Client(base_url=base, verify=False, timeout=10, follow_redirects=True) as client:
-            # A fresh appliance sends everyone to the first-run page, which asks for the token in the log.
+            # A fresh appliance's sign-in page points to the first-run page, which asks for the token in the log.
             home = client.get("/")
-            assert home.status_code == 200 and home.url.path == "/setup" and "Setup token" in home.text
+            assert home.status_code == 200 and home.url.path == "/login" and 'href="/setup"' in home.text
+            assert "Setup token" in client.get("/setup").text
             printed = re.search(r"enter the setup token (\S+)", (tmp_path / "run.log").read_text())
             assert printed, (tmp_path / "run.log").read_text()
             done = client.post("/setup", data={
