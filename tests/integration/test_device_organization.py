@@ -240,9 +240,13 @@ def test_bulk_move_and_commands_later_are_checked_per_device(setup, world_app) -
         assert reply.json().get("commands", []) == []
     assert admin.get(f"/api/v1/commands/{command['id']}").json()["status"] == "queued"
     now = admin.post(f"/api/v1/devices/{ids['srv-1']}/commands", json={"kind": "refresh_inventory"}).json()
+    due = admin.post(f"/api/v1/devices/{ids['srv-1']}/commands",  # a not-before time already past: due at once
+                     json={"kind": "refresh_inventory", "not_before": int(time.time()) - 60}).json()
     with app.client() as client:
         delivered = [c["id"] for c in setup["agents"]["srv-1"].check_in(client).json().get("commands", [])]
-    assert delivered == [now["uid"]]
+    assert delivered == [now["uid"], due["uid"]]
+    assert admin.post(f"/api/v1/devices/{ids['srv-1']}/commands", json={
+        "kind": "refresh_inventory", "not_before": int(time.time()) + 40 * 86400}).status_code == 400
     r = admin.post("/api/v1/devices/bulk", json={"ids": [ids["srv-1"]], "action": "move_to_site",
                                                  "site_id": setup["other_site"]})
     assert r.json()["succeeded"] == [ids["srv-1"]]
