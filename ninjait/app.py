@@ -21,7 +21,7 @@ from ninjait.audit import api as audit_api, views as audit_views
 from ninjait.backup import api as backup_api, views as backup_views
 from ninjait.monitoring import api as monitoring_api
 from ninjait.dashboard import views as dashboard_views
-from ninjait.devices import activity_routes as device_activity_routes
+from ninjait.devices import activity_routes as device_activity_routes, api as devices_api, views as devices_views
 from ninjait.identity import (
     admin_views as identity_admin_views, api as identity_api, sso_views as identity_sso_views, views as identity_views,
 )
@@ -63,6 +63,7 @@ def create_app(runtime: Runtime) -> Litestar:
             *identity_sso_views.route_handlers,
             *audit_api.route_handlers, *audit_views.route_handlers,
             *gateway_api.route_handlers, *agents_api.route_handlers, *agents_views.route_handlers,
+            *devices_api.route_handlers, *devices_views.route_handlers,
             *device_activity_routes.route_handlers, *alerts_api.route_handlers, *alerts_views.route_handlers,
             *channels_api.route_handlers, *channels_views.route_handlers,
             *monitoring_api.route_handlers, *backup_api.route_handlers, *backup_views.route_handlers,

@@ -13,9 +13,11 @@ from ninjait.core.runtime import Runtime
 
 
 def connect_subscribers(runtime: Runtime) -> None:
+    from ninjait.agents import service as agents_service
     from ninjait.audit import service as audit_service
 
     audit_service.subscribe(runtime.bus, runtime.db, runtime.keyring)
+    agents_service.subscribe(runtime.bus)
     from ninjait.alerts import sources as alert_sources
 
     alert_sources.subscribe(runtime)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
@@ -14,6 +14,8 @@ from ninjait.agents.models import (
     EnrollmentTokenIn,
 )
 from ninjait.devices import service as devices
+from ninjait.devices.api import given
+from ninjait.devices.models import DeviceIn, DevicePatch
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.models import convert
 
@@ -56,29 +58,54 @@ class DeviceController(Controller):
     @get("/", opt={"permission": "devices.read"}, sync_to_thread=True)
     def index(self, request: Req, q: FromQuery[str] = "", organization_id: FromQuery[int | None] = None,
               site_id: FromQuery[int | None] = None, status: FromQuery[str] = "", os: FromQuery[str] = "",
+              tag: FromQuery[str] = "", group_id: FromQuery[int | None] = None, custom: FromQuery[str] = "",
               sort: FromQuery[str] = "hostname", page: FromQuery[int] = 1,
               per_page: FromQuery[int] = 100) -> Response[list[Device]]:
-        """Search (every word must match host name, IP, MAC, OS, serial, user or installed software), filter,
-        sort (`-` prefix for descending) and page. The total is in `X-Total-Count`."""
+        """Search (every word must match host name, IP, MAC, OS, serial, user or installed software), filter
+        (organization, site, status, OS, tag, group, custom field as `custom=key=value`), sort (`-` prefix for
+        descending) and page. The total is in `X-Total-Count`."""
         rows, total = devices.search_devices(rt(request), principal_of(request), q=q, organization_id=organization_id,
-                                             site_id=site_id, status=status, os=os, sort=sort, page=page,
-                                             per_page=per_page)
+                                             site_id=site_id, status=status, os=os, tag=tag, group_id=group_id,
+                                             custom=custom, sort=sort, page=page, per_page=per_page)
         return Response(convert(rows, list[Device]), headers={"X-Total-Count": str(total)})  # type: ignore[arg-type]
+
+    @post("/", opt={"permission": "devices.write"}, sync_to_thread=True)
+    def create(self, request: Req, data: JSONBody[DeviceIn]) -> DeviceDetail:
+        """A pre-registered asset without an agent; needs devices.write in the site's organization."""
+        row = devices.create_device(rt(request), principal_of(request), actor_of(request), given(data))
+        return convert(row, DeviceDetail)  # type: ignore[return-value]
+
+    @put("/{device_id:int}", opt={"permission": "devices.write"}, sync_to_thread=True)
+    def replace(self, request: Req, device_id: FromPath[int], data: JSONBody[DeviceIn]) -> DeviceDetail:
+        """Replace every editable field (asset fields, tags and custom fields left out are emptied). Moving to a
+        site of another organization needs devices.write in both."""
+        row = devices.change_device(rt(request), principal_of(request), actor_of(request), device_id, given(data),
+                                    replace=True)
+        return convert(row, DeviceDetail)  # type: ignore[return-value]
+
+    @patch("/{device_id:int}", opt={"permission": "devices.write"}, sync_to_thread=True)
+    def change(self, request: Req, device_id: FromPath[int], data: JSONBody[DevicePatch]) -> DeviceDetail:
+        """Change only the fields sent; `custom_fields` merges (null clears a field), `tags` replaces."""
+        row = devices.change_device(rt(request), principal_of(request), actor_of(request), device_id, given(data),
+                                    replace=False)
+        return convert(row, DeviceDetail)  # type: ignore[return-value]
 
     @get("/export", opt={"permission": "devices.read"}, sync_to_thread=True, media_type="text/csv")
     def export(self, request: Req, q: FromQuery[str] = "", organization_id: FromQuery[int | None] = None,
                site_id: FromQuery[int | None] = None, status: FromQuery[str] = "", os: FromQuery[str] = "",
+               tag: FromQuery[str] = "", group_id: FromQuery[int | None] = None, custom: FromQuery[str] = "",
                sort: FromQuery[str] = "hostname") -> Response[str]:
         """The same search as the list, every match, as CSV."""
         rows, _ = devices.search_devices(rt(request), principal_of(request), q=q, organization_id=organization_id,
-                                         site_id=site_id, status=status, os=os, sort=sort, page=1, per_page=1000)
+                                         site_id=site_id, status=status, os=os, tag=tag, group_id=group_id,
+                                         custom=custom, sort=sort, page=1, per_page=1000)
         return Response(devices.to_csv(rt(request), principal_of(request), rows), media_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="devices.csv"'})
 
     @get("/{device_id:int}", opt={"permission": "devices.read"}, sync_to_thread=True)
     def show(self, request: Req, device_id: FromPath[int]) -> DeviceDetail:
         p = principal_of(request)
-        row = devices.get_device(rt(request), p, device_id)
+        row = devices.describe(rt(request), p, device_id)
         with rt(request).db.read() as c:
             from ninjait.agents import store
 
@@ -98,7 +125,7 @@ class DeviceController(Controller):
     def queue(self, request: Req, device_id: FromPath[int], data: JSONBody[CommandIn]) -> Command:
         """Queue a signed command; the agent picks it up at its next check-in."""
         row = service.queue_command(rt(request), principal_of(request), actor_of(request), device_id, data.kind,
-                                    dict(data.payload), data.expires_in_seconds)
+                                    dict(data.payload), data.expires_in_seconds, data.not_before)
         return convert(row, Command)  # type: ignore[return-value]
 
     @post("/{device_id:int}/agent/approve", opt={"permission": "devices.write"}, sync_to_thread=True,

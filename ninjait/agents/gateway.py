@@ -76,7 +76,7 @@ def ingest(c: Conn, agent: service.AgentIdentity, batch: wire.CheckIn, rows: lis
     if new:
         store.insert_samples(c, rows)
         live = msgspec.to_builtins(batch.metrics[-1]) if batch.metrics else None
-        before = devices.record_check_in(c, agent.device_id, int(now), batch.agent_version, live)
+        before = devices.record_check_in(c, agent.tenant_id, agent.device_id, int(now), batch.agent_version, live)
         result.came_back_from = before if before != "online" else ""
         known = devices.known_inventory_hash(c, agent.device_id)
         if batch.inventory is not None:
@@ -91,7 +91,7 @@ def ingest(c: Conn, agent: service.AgentIdentity, batch: wire.CheckIn, rows: lis
             if applied is not None and applied["status"] != "running":
                 result.finished.append(applied)
     else:
-        devices.record_check_in(c, agent.device_id, int(now), batch.agent_version, None)
+        devices.record_check_in(c, agent.tenant_id, agent.device_id, int(now), batch.agent_version, None)
     result.rotate = c.value("SELECT 1 FROM appliance_facts WHERE key = ?", (f"rotate_agent:{agent.id}",)) is not None
     result.commands = store.take_pending(c, agent.device_id, now)
     return result

@@ -19,12 +19,26 @@ class Device(Struct):
     last_seen_at: int | None
     status: str
     created_at: int
+    purchase_date: str = ""
+    warranty_end: str = ""
+    owner: str = ""
+    notes: str = ""
+    updated_at: int | None = None
+    tags: list[str] = []
+
+
+class DeviceGroupRef(Struct):
+    id: int
+    name: str
+    kind: str
 
 
 class DeviceDetail(Device):
-    inventory: dict[str, Any]
-    live: dict[str, Any]
+    inventory: dict[str, Any] = {}
+    live: dict[str, Any] = {}
     agent_status: str | None = None
+    custom_fields: dict[str, str] = {}
+    groups: list[DeviceGroupRef] = []
 
 
 class EnrollmentToken(Struct):
@@ -56,6 +70,7 @@ class CommandIn(Struct, forbid_unknown_fields=True):
     kind: Literal["run_script", "refresh_inventory", "reboot", "update_agent"]
     payload: dict[str, Any] = {}
     expires_in_seconds: Annotated[int, Meta(ge=60, le=604800)] = 3600
+    not_before: int | None = None  # epoch seconds: "run later", delivered at the first check-in after this
 
 
 class Command(Struct):
@@ -76,6 +91,7 @@ class Command(Struct):
     stdout: str
     stderr: str
     reason: str
+    not_before: int | None = None
 
 
 class AgentUpdateIn(Struct, forbid_unknown_fields=True):

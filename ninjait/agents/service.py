@@ -15,6 +15,7 @@ from ninjait_agent import wire
 from ninjait.agents import signing, store
 from ninjait.core.db import Conn
 from ninjait.core.errors import Conflict, Invalid, NotFound, Unauthorized
+from ninjait.core.events import EventBus
 from ninjait.core.runtime import Runtime
 from ninjait.devices import service as devices
 from ninjait.identity import service as identity
@@ -24,6 +25,7 @@ TOKEN_PREFIX = "nie_"
 SECRET_PREFIX = "nia_"
 MAX_SCRIPT_BYTES = 256 * 1024
 MAX_TIMEOUT = 24 * 3600
+MAX_DELAY = 30 * 86400  # how far ahead a command may be queued to run later
 INTERPRETERS = ("sh", "bash", "python", "powershell", "cmd")
 
 
@@ -165,8 +167,18 @@ class _AgentCache:
         with self._lock:
             self._entries.pop(uid, None)
 
+    def forget_device(self, device_id: int) -> None:
+        with self._lock:
+            for uid in [u for u, (_, _, a) in self._entries.items() if a.device_id == device_id]:
+                del self._entries[uid]
+
 
 AGENT_CACHE = _AgentCache()
+
+
+def subscribe(bus: EventBus) -> None:
+    """A deleted device's agent is gone (cascade): drop its cached credentials at once."""
+    bus.subscribe("device.deleted", lambda event: AGENT_CACHE.forget_device(int(event.data["object_id"])))
 
 
 def authenticate(rt: Runtime, header: str) -> AgentIdentity:
@@ -269,27 +281,40 @@ def _check_payload(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     raise Invalid(f"unknown command kind {kind!r}", field="kind")
 
 
+def check_command(kind: str, payload: dict[str, Any], expires_in_seconds: int, not_before: int | None) -> dict[str, Any]:
+    """The cleaned payload; Invalid naming the field otherwise (bulk actions check once before any device)."""
+    clean = _check_payload(kind, payload)
+    if not 60 <= expires_in_seconds <= 7 * 86400:
+        raise Invalid("expires_in_seconds must be from 60 to 604800", field="expires_in_seconds")
+    if not_before is not None and not _now() - 300 <= not_before <= _now() + MAX_DELAY:
+        raise Invalid("not_before is a time from now to 30 days ahead (epoch seconds)", field="not_before")
+    return clean
+
+
 def queue_command(rt: Runtime, p: Principal, actor: Actor, device_id: int, kind: str, payload: dict[str, Any],
-                  expires_in_seconds: int = 3600) -> dict[str, Any]:
+                  expires_in_seconds: int = 3600, not_before: int | None = None) -> dict[str, Any]:
+    """not_before: "run later": the agent gets the command at its first check-in after that time. The
+    command is signed now (issued_at now) and expires expires_in_seconds after not_before."""
     device = devices.get_device(rt, p, device_id, "devices.write")
     with rt.db.read() as c:
         agent = store.agent_for_device(c, p.tenant_id, device_id)
     if agent is None or agent["status"] == "revoked":
         raise Conflict("this device has no active agent to run commands")
-    clean = _check_payload(kind, payload)
-    if not 60 <= expires_in_seconds <= 7 * 86400:
-        raise Invalid("expires_in_seconds must be from 60 to 604800", field="expires_in_seconds")
+    clean = check_command(kind, payload, expires_in_seconds, not_before)
     uid = uuid.uuid4().hex
     issued = round(time.time(), 3)
     unsigned = wire.SignedCommand(id=uid, agent_id=agent["uid"], kind=kind, payload=clean,  # type: ignore[arg-type]
                                   payload_sha256=wire.payload_sha256(clean), issued_at=issued,
-                                  expires_at=issued + expires_in_seconds, nonce=secrets.token_hex(16), signature="")
+                                  expires_at=max(issued, not_before or 0) + expires_in_seconds,
+                                  nonce=secrets.token_hex(16), signature="")
     signature = signer(rt).sign(wire.signed_bytes(unsigned))
     command_id = rt.db.write(lambda c: store.insert_command(c, {
         "uid": uid, "tenant_id": p.tenant_id, "device_id": device_id, "kind": kind, "payload": json.dumps(clean),
         "status": "queued", "issued_at": issued, "expires_at": unsigned.expires_at, "nonce": unsigned.nonce,
-        "signature": signature, "created_by": p.user_id or None, "created_at": _now()}))
+        "signature": signature, "created_by": p.user_id or None, "created_at": _now(), "not_before": not_before}))
     summary: dict[str, Any] = {"kind": kind, "hostname": device["hostname"]}
+    if not_before:
+        summary["not_before"] = not_before
     if kind == "run_script":
         summary.update(interpreter=clean["interpreter"], script_sha256=unsigned.payload_sha256)
     rt.bus.emit("command.queued", p.tenant_id, actor.as_dict(), object_type="device", object_id=device_id,

@@ -10,7 +10,7 @@ from ninjait.core.db import Conn
 Row = dict[str, Any]
 TOKEN_COLUMNS = "id, tenant_id, site_id, name, prefix, expires_at, max_uses, uses, revoked_at, created_by, created_at"
 COMMAND_COLUMNS = ("id, uid, tenant_id, device_id, kind, payload, status, issued_at, expires_at, nonce, signature, "
-                   "created_by, created_at, delivered_at, started_at, finished_at, exit_code, stdout, stderr, reason")
+                   "created_by, created_at, delivered_at, started_at, finished_at, exit_code, stdout, stderr, reason, not_before")
 
 
 # --- enrollment tokens ------------------------------------------------------------------------
@@ -94,9 +94,9 @@ def insert_command(c: Conn, values: dict[str, Any]) -> int:
 
 
 def take_pending(c: Conn, device_id: int, now: float) -> list[Row]:
-    """Queued commands for the device, marked delivered in the same transaction."""
+    """Queued commands for the device that are due (not_before passed), marked delivered in the same transaction."""
     rows = c.all(f"SELECT {COMMAND_COLUMNS} FROM agent_commands WHERE device_id = ? AND status = 'queued' "
-                 "ORDER BY id LIMIT 20", (device_id,))
+                 "AND (not_before IS NULL OR not_before <= ?) ORDER BY id LIMIT 20", (device_id, int(now)))
     for row in rows:
         if row["expires_at"] <= now:
             c.execute("UPDATE agent_commands SET status = 'expired' WHERE id = ?", (row["id"],))

@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 
 from ninjait.agents import releases, service, store
 from ninjait.core.errors import ServiceError
-from ninjait.devices import service as devices
+from ninjait.devices import fields, service as devices, views as device_views
 from ninjait.identity import service as identity
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.views import FormData, _back, field
@@ -29,7 +29,7 @@ def rt(request: Req) -> Any:
 
 
 PER_PAGE = 50
-FILTERS = ("q", "organization_id", "status", "os", "sort")
+FILTERS = ("q", "organization_id", "site_id", "status", "os", "tag", "group_id", "custom", "sort")
 
 
 @get("/devices", opt={"permission": "devices.read"}, include_in_schema=False, sync_to_thread=True)
@@ -41,8 +41,9 @@ def devices_page(request: Req, page_number: Annotated[int, Parameter(query="page
     try:
         rows, total = devices.search_devices(
             rt(request), p, q=params["q"], organization_id=int(org) if org.isdigit() else None,
-            status=params["status"], os=params["os"], sort=params["sort"] or "hostname", page=page_number,
-            per_page=PER_PAGE)
+            site_id=int(params["site_id"]) if params["site_id"].isdigit() else None, status=params["status"],
+            os=params["os"], tag=params["tag"], group_id=int(params["group_id"]) if params["group_id"].isdigit() else None,
+            custom=params["custom"], sort=params["sort"] or "hostname", page=page_number, per_page=PER_PAGE)
     except ServiceError as exc:
         error = exc.message
     orgs = {o["id"]: o["name"] for o in identity.list_organizations(rt(request), p)}
@@ -52,17 +53,19 @@ def devices_page(request: Req, page_number: Annotated[int, Parameter(query="page
                 params=params, error=error, page_number=page_number, pages=pages, statuses=devices.STATUSES,
                 link=lambda **changes: "/devices?" + urlencode({**query, **{k: v for k, v in changes.items()}}),
                 export_url="/api/v1/devices/export" + ("?" + urlencode(query) if query else ""),
-                can_enroll=p.can_somewhere("devices.write"))
+                can_enroll=p.can_somewhere("devices.write"), query=urlencode(query),
+                **device_views.list_context(request, params))
 
 
 def _device_page(request: Req, device_id: int, *, status_code: int = 200, error: str = "") -> Template:
     p = principal_of(request)
-    device = devices.get_device(rt(request), p, device_id)
+    device = devices.describe(rt(request), p, device_id)
     with rt(request).db.read() as c:
         agent = store.agent_for_device(c, p.tenant_id, device_id)
     software_rows, software_total = devices.software(device)
     activity = devices.timeline(rt(request), p, device_id)
-    return page(request, "agents/device.html", status_code=status_code, active="devices", error=error,
+    return page(request, "agents/device.html", custom_fields=fields.list_fields(rt(request), p),
+                status_code=status_code, active="devices", error=error,
                 device=device, agent=agent, commands=service.list_commands(rt(request), p, device_id),
                 agent_builds=releases.list_releases(rt(request).settings.data_dir, device["platform"]),
                 can_write=p.can("devices.write", device["organization_id"]),
@@ -74,6 +77,26 @@ def _device_page(request: Req, device_id: int, *, status_code: int = 200, error:
 @get("/devices/{device_id:int}", opt={"permission": "devices.read"}, include_in_schema=False, sync_to_thread=True)
 def device_page(request: Req, device_id: FromPath[int]) -> Template:
     return _device_page(request, device_id)
+
+
+@post("/devices/{device_id:int}/details", opt={"permission": "devices.write"}, include_in_schema=False,
+      sync_to_thread=True)
+def device_details(request: Req, device_id: FromPath[int], data: FormData) -> Response[Any]:
+    p = principal_of(request)
+    devices.get_device(rt(request), p, device_id)  # 404 before anything else for devices one cannot see
+    custom = {d["key"]: field(data, f"cf_{d['key']}", fields.MAX_TEXT)
+              for d in fields.list_fields(rt(request), p) if f"cf_{d['key']}" in data}
+    changes: dict[str, Any] = {k: field(data, k, 10000) for k in ("hostname", "owner", "purchase_date",
+                                                                    "warranty_end", "notes") if k in data}
+    if "tags" in data:
+        changes["tags"] = [t for t in field(data, "tags", 3000).split(",") if t.strip()]
+    if custom:
+        changes["custom_fields"] = custom
+    try:
+        devices.change_device(rt(request), p, actor_of(request), device_id, changes, replace=False)
+    except ServiceError as exc:
+        return _device_page(request, device_id, status_code=exc.status, error=exc.message)
+    return _back(f"/devices/{device_id}", "saved")
 
 
 @post("/devices/{device_id:int}/scripts", opt={"permission": "devices.write"}, include_in_schema=False,
@@ -157,6 +180,19 @@ def enrollment_create(request: Req, data: FormData) -> Response[Any]:
     return _tokens_page(request, created=created)
 
 
+@post("/devices/new", opt={"permission": "devices.write"}, include_in_schema=False, sync_to_thread=True)
+def device_register(request: Req, data: FormData) -> Response[Any]:
+    """A device record without an agent (Add devices → Register a device without an agent)."""
+    site = field(data, "site_id", 20)
+    try:
+        device = devices.create_device(rt(request), principal_of(request), actor_of(request), {
+            "hostname": field(data, "hostname", 253), "site_id": int(site) if site.isdigit() else 0,
+            "tags": [t for t in field(data, "tags", 3000).split(",") if t.strip()]})
+    except ServiceError as exc:
+        return _tokens_page(request, status_code=exc.status, error=exc.message)
+    return _back(f"/devices/{device['id']}", "saved")
+
+
 @post("/devices/enroll/{enrollment_token_id:int}/revoke", opt={"permission": "devices.write"},
       include_in_schema=False, sync_to_thread=True)
 def enrollment_revoke(request: Req, enrollment_token_id: FromPath[int]) -> Response[Any]:
@@ -164,5 +200,7 @@ def enrollment_revoke(request: Req, enrollment_token_id: FromPath[int]) -> Respo
     return Redirect("/devices/enroll?" + urlencode({"msg": "token-revoked"}), status_code=303)
 
 
-route_handlers = [devices_page, enrollment_page, enrollment_create, enrollment_revoke, device_page, device_run_script,
+route_handlers = [devices_page, enrollment_page, enrollment_create, enrollment_revoke, device_register, device_page,
+                  device_details,
+                  device_run_script,
                   device_agent_action, command_cancel]

@@ -8,7 +8,9 @@ from typing import Any
 from ninjait.core.db import Conn
 
 COLUMNS = ("id, tenant_id, organization_id, site_id, hostname, platform, os_name, os_version, agent_version, "
-           "inventory_hash, inventory_at, last_seen_at, status, status_changed_at, created_at")
+           "inventory_hash, inventory_at, last_seen_at, status, status_changed_at, created_at, purchase_date, "
+           "warranty_end, owner, notes, updated_at")
+ASSET_FIELDS = ("purchase_date", "warranty_end", "owner", "notes")
 
 
 def insert(c: Conn, tenant_id: int, org_id: int, site_id: int, hostname: str, platform: str, now: int) -> int:
@@ -21,14 +23,21 @@ def get(c: Conn, tenant_id: int, device_id: int) -> dict[str, Any] | None:
                  (tenant_id, device_id))
 
 
+def get_many(c: Conn, tenant_id: int, device_ids: list[int]) -> list[dict[str, Any]]:
+    if not device_ids:
+        return []
+    return c.all(f"SELECT {COLUMNS} FROM devices WHERE tenant_id = ? AND id IN ({','.join('?' * len(device_ids))})",
+                 [tenant_id, *device_ids])
+
+
 def list_for(c: Conn, tenant_id: int, orgs: frozenset[int] | None) -> list[dict[str, Any]]:
     rows = c.all(f"SELECT {COLUMNS} FROM devices WHERE tenant_id = ? ORDER BY hostname", (tenant_id,))
     return rows if orgs is None else [r for r in rows if r["organization_id"] in orgs]
 
 
-def seen(c: Conn, device_id: int, now: int, agent_version: str, live: str | None) -> str:
-    """Record a check-in; returns the status the device had before (it is online now)."""
-    before = c.value("SELECT status FROM devices WHERE id = ?", (device_id,))
+def seen(c: Conn, device_id: int, now: int, agent_version: str, live: str | None) -> tuple[str, str]:
+    """Record a check-in; returns the status and agent version the device had before (it is online now)."""
+    before = c.one("SELECT status, agent_version FROM devices WHERE id = ?", (device_id,)) or {}
     changed = "status_changed_at = CASE WHEN status = 'online' THEN status_changed_at ELSE ? END"
     if live is None:
         c.execute(f"UPDATE devices SET last_seen_at = ?, agent_version = ?, status = 'online', {changed} "
@@ -36,7 +45,7 @@ def seen(c: Conn, device_id: int, now: int, agent_version: str, live: str | None
     else:
         c.execute(f"UPDATE devices SET last_seen_at = ?, agent_version = ?, live = ?, status = 'online', {changed} "
                   "WHERE id = ?", (now, agent_version, live, now, device_id))
-    return before or ""
+    return before.get("status") or "", before.get("agent_version") or ""
 
 
 def set_inventory(c: Conn, device_id: int, inventory: str, inventory_hash: str, hostname: str, os_name: str,
@@ -55,6 +64,19 @@ def inventory_hash(c: Conn, device_id: int) -> str:
     return c.value("SELECT inventory_hash FROM devices WHERE id = ?", (device_id,)) or ""
 
 
+def update(c: Conn, tenant_id: int, device_id: int, values: dict[str, Any]) -> None:
+    """values: editable columns (hostname, site_id, organization_id, asset fields) and updated_at."""
+    sets = ", ".join(f"{k} = ?" for k in values)
+    c.execute(f"UPDATE devices SET {sets} WHERE tenant_id = ? AND id = ?", [*values.values(), tenant_id, device_id])
+
+
+def insert_asset(c: Conn, tenant_id: int, org_id: int, site_id: int, hostname: str, assets: dict[str, str],
+                 now: int) -> int:
+    return c.value("INSERT INTO devices (tenant_id, organization_id, site_id, hostname, purchase_date, warranty_end, "
+                   "owner, notes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                   (tenant_id, org_id, site_id, hostname, *(assets[k] for k in ASSET_FIELDS), now, now))
+
+
 def delete(c: Conn, tenant_id: int, device_id: int) -> None:
     c.execute("DELETE FROM devices WHERE tenant_id = ? AND id = ?", (tenant_id, device_id))
 
@@ -64,7 +86,8 @@ SORTS = {"hostname": "hostname", "last_seen": "last_seen_at", "status": "status"
 
 
 def search(c: Conn, tenant_id: int, orgs: frozenset[int] | None, *, q: str = "", organization_id: int | None = None,
-           site_id: int | None = None, status: str = "", os: str = "", sort: str = "hostname", descending: bool = False,
+           site_id: int | None = None, status: str = "", os: str = "", tag: str = "", group_id: int | None = None,
+           custom: tuple[int, str] | None = None, sort: str = "hostname", descending: bool = False,
            limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     where, params = ["tenant_id = ?"], [tenant_id]
     if orgs is not None:
@@ -88,6 +111,16 @@ def search(c: Conn, tenant_id: int, orgs: frozenset[int] | None, *, q: str = "",
     if os:
         where.append("lower(os_name) LIKE ?")
         params.append(f"%{os.lower()}%")
+    if tag:
+        where.append("id IN (SELECT device_id FROM device_tags WHERE tenant_id = ? AND tag = ?)")
+        params += [tenant_id, tag]
+    if group_id is not None:
+        where.append("id IN (SELECT device_id FROM device_group_members WHERE tenant_id = ? AND group_id = ?)")
+        params += [tenant_id, group_id]
+    if custom is not None:
+        where.append("id IN (SELECT device_id FROM device_custom_values WHERE tenant_id = ? AND field_id = ? "
+                     "AND lower(value) = ?)")
+        params += [tenant_id, custom[0], custom[1].lower()]
     clause = " AND ".join(where)
     total = int(c.value(f"SELECT count(*) FROM devices WHERE {clause}", params))
     order = f"{SORTS[sort]} {'DESC' if descending else 'ASC'}, id"

@@ -5,6 +5,8 @@
 Seeds a throw-away data directory (SQLite + DuckDB, directly, in bulk), starts the real
 appliance on loopback, signs in, and times over HTTPS with keep-alive:
   * GET /api/v1/devices (first page of 100, sorted by host name) and a search by software,
+  * the same list filtered by a tag (a third of the devices carry it) and by a dynamic group
+    (rules over OS and tag, about a ninth of the devices; membership is materialised),
   * GET /devices (the HTML page),
   * GET /api/v1/devices/{id}/metrics for 30 days of one device (5-minute tier).
 Prints p50/p95/max per request kind and writes the figures as JSON next to this file.
@@ -27,18 +29,20 @@ sys.path.insert(0, str(ROOT))
 import pyarrow as pa  # noqa: E402
 
 from ninjait.core import runtime as rt_mod  # noqa: E402
+from ninjait.devices import groups  # noqa: E402
 from ninjait.devices.service import search_text  # noqa: E402
+from ninjait.identity.principal import SYSTEM  # noqa: E402
 from ninjait.monitoring import service as monitoring  # noqa: E402
 from ninjait.monitoring.analytics import COLUMNS, arrow_schema  # noqa: E402
 from ninjait.settings import Settings  # noqa: E402
 from tests.support.appliance import Appliance  # noqa: E402
-from tests.support.identity import Browser, seed_world  # noqa: E402
+from tests.support.identity import Browser, admin_principal, seed_world  # noqa: E402
 
 SOFTWARE = ["firefox", "chromium", "libreoffice", "7zip", "vlc", "git", "python3", "openssh-server", "quickbooks",
             "teams", "zoom", "office365", "acrobat", "putty", "notepad++"]
 
 
-def seed(data_dir: Path, devices: int) -> int:
+def seed(data_dir: Path, devices: int) -> tuple[int, int, int]:
     world = seed_world(Settings(data_dir=data_dir))
     runtime = rt_mod.start(Settings(data_dir=data_dir, metrics_raw_days=31))  # keep the synthetic month
     now = int(time.time())
@@ -56,6 +60,16 @@ def seed(data_dir: Path, devices: int) -> int:
         "INSERT INTO devices (tenant_id, organization_id, site_id, hostname, os_name, inventory, search, last_seen_at, "
         "status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'online', ?)", rows))
     device_id = runtime.db.write(lambda c: c.value("SELECT min(id) FROM devices"))
+    # Tags: every device gets one of three, a third "servers"; then a dynamic group over OS and tag.
+    tenant = world.tenants["a"]
+    runtime.db.write(lambda c: c.executemany(
+        "INSERT INTO device_tags (tenant_id, device_id, tag) VALUES (?, ?, ?)",
+        [(tenant, r["id"], ("servers", "workstations", "kiosks")[r["id"] % 3])
+         for r in c.all("SELECT id FROM devices WHERE tenant_id = ?", (tenant,))]))
+    started = time.perf_counter()
+    group = groups.create_group(runtime, admin_principal(tenant), SYSTEM, "Windows servers", "dynamic", {
+        "all": [{"field": "os", "op": "is", "value": "Windows"}, {"field": "tag", "op": "is", "value": "servers"}]})
+    print(f"dynamic group over {devices} devices evaluated and stored in {time.perf_counter() - started:.2f} s")
     # 30 days of 30-second samples of one metric for one device, straight into the tiers.
     start = now - 30 * 86400
     ts = [float(t) for t in range(start, now, 30)]
@@ -64,7 +78,7 @@ def seed(data_dir: Path, devices: int) -> int:
                       "value": [float(rng.randint(0, 100)) for _ in ts]}, schema=arrow_schema())
     monitoring.analytics(runtime).append(table, 0, time.time())
     rt_mod.stop()
-    return device_id
+    return device_id, group["id"], group["members"]
 
 
 def timed(fn, n: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -87,8 +101,9 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="ninjait-bench-"))
     data = base / "data"
     t = time.perf_counter()
-    device_id = seed(data, args.devices)
-    print(f"seeded {args.devices} devices and 30 days of samples in {time.perf_counter() - t:.1f} s")
+    device_id, group_id, members = seed(data, args.devices)
+    print(f"seeded {args.devices} devices and 30 days of samples in {time.perf_counter() - t:.1f} s "
+          f"(dynamic group: {members} members)")
     app = Appliance(data).start()
     try:
         from tests.support.identity import PASSWORD, Person
@@ -100,7 +115,15 @@ def main() -> None:
                                             args.requests),
             "devices_api_search_software": timed(lambda: browser.get("/api/v1/devices", params={"q": "quickbooks"}),
                                                  args.requests),
+            "devices_api_tag_filter": timed(lambda: browser.get("/api/v1/devices", params={"tag": "servers",
+                                                                                         "per_page": 100}),
+                                            args.requests),
+            "devices_api_group_filter": timed(lambda: browser.get("/api/v1/devices", params={"group_id": group_id,
+                                                                                           "per_page": 100}),
+                                              args.requests),
             "devices_page_html": timed(lambda: browser.get("/devices"), args.requests),
+            "devices_page_html_tag_filter": timed(lambda: browser.get("/devices", params={"tag": "servers"}),
+                                                  args.requests),
             "chart_30_days": timed(lambda: browser.get(f"/api/v1/devices/{device_id}/metrics", params=month),
                                    max(20, args.requests // 5)),
         }

@@ -70,6 +70,12 @@ def body_for(method: str, path: str) -> dict[str, Any]:
         return {"json": {"kind": "refresh_inventory"}}
     if path.endswith("/agent/update"):
         return {"json": {}}  # the latest build: valid, so only the access rules can refuse it
+    if path.startswith("/api/v1/devices") and method in ("PUT", "POST") and not path.endswith("/bulk"):
+        return {"json": {"hostname": "changed-by-an-intruder", "site_id": 1}}
+    if path.startswith("/api/v1/devices") and method == "PATCH":
+        return {"json": {"hostname": "changed-by-an-intruder"}}
+    if path.startswith("/api/v1/custom-fields") and method == "PUT":
+        return {"json": {"label": "Changed by an intruder"}}
     if path.startswith("/api/"):
         return {"json": {"name": "Changed by an intruder"}}  # a field every other object's body accepts
     return {"data": {"name": "Changed by an intruder", "address": "x", "notes": "x"}}
@@ -85,7 +91,8 @@ def test_it_refuses_requests_without_a_session(world_app, method: str, path: str
     app, _ = world_app
     url = fill(path, {"org_id": 1, "site_id": 1, "user_id": 1, "role_id": 1, "token_id": 1, "handle": "x" * 16,
                       "device_id": 1, "command_id": 1, "enrollment_token_id": 1, "action": "approve",
-                      "backup_name": BACKUP, "alert_id": 1, "channel_id": 1})
+                      "backup_name": BACKUP, "alert_id": 1, "channel_id": 1, "group_id": 1, "field_id": 1,
+                      "view_id": 1})
     with app.client() as client:
         r = client.request(method, url, **body_for(method, path))
     if path.startswith("/api/"):
@@ -111,7 +118,8 @@ def test_read_only_users_cannot_change_anything(world_app, read_only, method: st
     url = fill(path, {"org_id": world.orgs["a"], "site_id": world.sites["a"],
                       "user_id": world.people["a-technician"].user_id, "role_id": 5, "token_id": 1,
                       "handle": "x" * 16, "device_id": 1, "command_id": 1, "enrollment_token_id": 1,
-                      "action": "approve", "backup_name": BACKUP, "alert_id": 1, "channel_id": 1})
+                      "action": "approve", "backup_name": BACKUP, "alert_id": 1, "channel_id": 1, "group_id": 1, "field_id": 1,
+                      "view_id": 1})
     r = read_only.request(method, url, **body_for(method, path))
     assert r.status_code == 403, (method, url, r.status_code, r.text[:200])
 
@@ -131,6 +139,10 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
     assert enrolled.status_code == 200, enrolled.text
     device = max(admin.get("/api/v1/devices").json(), key=lambda d: d["id"])
     command = admin.post(f"/api/v1/devices/{device['id']}/commands", json={"kind": "refresh_inventory"}).json()
+    group = admin.post("/api/v1/device-groups", json={"name": "Tenant A servers", "kind": "static"}).json()
+    custom_field = admin.post("/api/v1/custom-fields", json={"key": "contract", "label": "Contract",
+                                                             "type": "text"}).json()
+    view = admin.post("/api/v1/device-views", json={"name": "Online", "query": "status=online"}).json()
     alert_id = raise_alert(app, world.tenants["a"], device["id"], device["organization_id"])
     channel = admin.post("/api/v1/notification-channels", json={
         "name": "On call", "kind": "webhook", "settings": {"url": "http://127.0.0.1:9/unused", "secret": "k" * 16}})
@@ -138,7 +150,8 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
     yield {"org_id": world.orgs["a"], "site_id": world.sites["a"], "user_id": world.people["a-technician"].user_id,
            "role_id": role["id"], "token_id": token["id"], "handle": session["id"], "device_id": device["id"],
            "command_id": command["id"], "enrollment_token_id": enrollment["id"], "action": "approve",
-           "backup_name": BACKUP, "alert_id": alert_id, "channel_id": channel.json()["id"]}
+           "backup_name": BACKUP, "group_id": group["id"], "field_id": custom_field["id"], "view_id": view["id"],
+           "alert_id": alert_id, "channel_id": channel.json()["id"]}
     admin.close()
 
 
@@ -182,5 +195,8 @@ def test_tenant_a_objects_survived_the_intruder(world_app, objects_of_a) -> None
         channel = admin.get(f"/api/v1/notification-channels/{objects_of_a['channel_id']}").json()
         assert channel["name"] == "On call" and admin.get(
             f"/api/v1/notification-channels/{objects_of_a['channel_id']}/deliveries").json() == []
+        assert admin.get(f"/api/v1/device-groups/{objects_of_a['group_id']}").json()["name"] == "Tenant A servers"
+        assert admin.get(f"/api/v1/custom-fields/{objects_of_a['field_id']}").json()["label"] == "Contract"
+        assert admin.get(f"/api/v1/device-views/{objects_of_a['view_id']}").json()["name"] == "Online"
     finally:
         admin.close()

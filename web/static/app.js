@@ -17,3 +17,12 @@ document.addEventListener("DOMContentLoaded", function () {
   });
   show();
 });
+
+// Device list: the header checkbox ticks or clears every device on the page.
+document.addEventListener("change", function (event) {
+  var all = event.target.closest && event.target.closest("[data-tick-all]");
+  if (!all) return;
+  document.querySelectorAll('input[type="checkbox"][name="ids"][form="bulk"]').forEach(function (box) {
+    box.checked = all.checked;
+  });
+});
