@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.status_codes import HTTP_204_NO_CONTENT
+import msgspec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from ninjait.alerts import service
-from ninjait.alerts.models import Alert, AlertBulk, AlertBulkResult, AlertCount, AlertDetail, AlertNote
+from ninjait.alerts import maintenance, service
+from ninjait.alerts.models import (
+    Alert, AlertBulk, AlertBulkResult, AlertCount, AlertDetail, AlertNote, MaintenanceWindow, MaintenanceWindowIn,
+)
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.models import convert
 
@@ -67,4 +71,28 @@ class AlertController(Controller):
         return convert(result, AlertBulkResult)  # type: ignore[return-value]
 
 
-route_handlers = [AlertController]
+class MaintenanceWindowController(Controller):
+    path = "/api/v1/maintenance-windows"
+    tags = ["alerts"]
+
+    @get("/", opt=READ, sync_to_thread=True)
+    def index(self, request: Req) -> list[MaintenanceWindow]:
+        """Every window of the tenant, newest first; `open_now` says whether it holds notifications back now."""
+        return convert(maintenance.list_windows(rt(request), principal_of(request)), list[MaintenanceWindow])  # type: ignore[return-value]
+
+    @post("/", opt=WRITE, sync_to_thread=True)
+    def create(self, request: Req, data: JSONBody[MaintenanceWindowIn]) -> MaintenanceWindow:
+        """Alerts raised while a window covers their device are recorded, marked `in_maintenance` and not sent."""
+        row = maintenance.create_window(rt(request), principal_of(request), actor_of(request), msgspec.to_builtins(data))
+        return convert(row, MaintenanceWindow)  # type: ignore[return-value]
+
+    @get("/{window_id:int}", opt=READ, sync_to_thread=True)
+    def show(self, request: Req, window_id: FromPath[int]) -> MaintenanceWindow:
+        return convert(maintenance.get_window(rt(request), principal_of(request), window_id), MaintenanceWindow)  # type: ignore[return-value]
+
+    @delete("/{window_id:int}", opt=WRITE, sync_to_thread=True, status_code=HTTP_204_NO_CONTENT)
+    def remove(self, request: Req, window_id: FromPath[int]) -> None:
+        maintenance.delete_window(rt(request), principal_of(request), actor_of(request), window_id)
+
+
+route_handlers = [AlertController, MaintenanceWindowController]

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from ninjait.alerts import service
 from ninjait.core import mail
 from ninjait.core.errors import Conflict, Invalid, NotFound
 from ninjait.core.runtime import Runtime
@@ -106,11 +107,7 @@ def _rules(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _require_admin(p: Principal) -> None:
-    if not p.can("alerts.write") or p.organizations_for("alerts.write") is not None:
-        # Channels serve the whole tenant: a technician limited to some organizations may not change them.
-        from ninjait.core.errors import Forbidden
-
-        raise Forbidden("channels are tenant-wide: you need alerts.write for every organization")
+    service.require_tenant_wide(p, "notification channels")
 
 
 def create_channel(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:

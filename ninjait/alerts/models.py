@@ -29,6 +29,7 @@ class Alert(Struct):
     resolved_at: int | None
     resolved_by: int | None
     resolution_note: str
+    in_maintenance: bool = False
     device_hostname: str | None = None
     organization_name: str | None = None
 
@@ -140,3 +141,31 @@ class DeliveryOutcome(Struct):
     attempts: int | None = None
     response_code: int | None = None
     last_error: str | None = None
+
+
+class MaintenanceWindow(Struct):
+    id: int
+    name: str
+    scope: str
+    scope_id: int | None
+    starts_at: int
+    ends_at: int | None
+    weekdays: list[int]
+    minute_of_day: int
+    duration_minutes: int
+    created_by: int | None
+    created_at: int
+    open_now: bool
+
+
+class MaintenanceWindowIn(Struct, forbid_unknown_fields=True):
+    """One-off: starts_at and ends_at. Weekly: weekdays (0 = Monday), minute_of_day (UTC) and
+    duration_minutes, from starts_at until ends_at (or for ever)."""
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    scope: Literal["tenant", "organization", "site", "group", "device"]
+    starts_at: int
+    scope_id: int | None = None
+    ends_at: int | None = None
+    weekdays: list[int] = []
+    minute_of_day: int = 0
+    duration_minutes: int = 0

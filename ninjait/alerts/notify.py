@@ -20,7 +20,8 @@ RANK = {s: i for i, s in enumerate(channels.SEVERITIES)}
 
 
 def _alert(c: Any, alert_id: int) -> dict[str, Any] | None:
-    return c.one("SELECT a.id, a.tenant_id, a.title, a.message, a.severity, a.state, a.flapping, a.fingerprint, "
+    return c.one("SELECT a.id, a.tenant_id, a.title, a.message, a.severity, a.state, a.flapping, a.in_maintenance, "
+                 "a.fingerprint, "
                  "a.device_id, d.hostname, o.name AS organization, t.name AS tenant FROM alerts a "
                  "JOIN tenants t ON t.id = a.tenant_id LEFT JOIN devices d ON d.id = a.device_id "
                  "LEFT JOIN organizations o ON o.id = a.organization_id WHERE a.id = ?", (alert_id,))
@@ -37,8 +38,10 @@ def message_for(rt: Runtime, alert: dict[str, Any], event: str) -> Message:
 
 
 def _matching(c: Any, alert: dict[str, Any], event: str) -> list[dict[str, Any]]:
+    if alert["in_maintenance"]:
+        return []  # raised during a maintenance window: recorded, not sent
     rows = c.all("SELECT id, min_severity, notify_resolved, notify_flapping FROM notification_channels "
-                 "WHERE tenant_id = ? AND enabled = 1", (alert["tenant_id"],))
+                 "WHERE tenant_id = ? AND enabled = 1 ORDER BY id", (alert["tenant_id"],))
     chosen = []
     for ch in rows:
         if RANK[alert["severity"]] < RANK[ch["min_severity"]]:
@@ -89,7 +92,7 @@ def reminders(rt: Runtime, now: float | None = None) -> list[int]:
         due = c.all(
             "SELECT d.alert_id, d.channel_id, ch.renotify_minutes, max(d.created_at) AS last FROM notification_deliveries d "
             "JOIN notification_channels ch ON ch.id = d.channel_id JOIN alerts a ON a.id = d.alert_id "
-            "WHERE a.state = 'triggered' AND ch.enabled = 1 AND ch.renotify_minutes > 0 "
+            "WHERE a.state = 'triggered' AND a.in_maintenance = 0 AND ch.enabled = 1 AND ch.renotify_minutes > 0 "
             "AND d.event IN ('triggered', 'reminder') GROUP BY d.alert_id, d.channel_id, ch.renotify_minutes")
         made = []
         for row in due:

@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ninjait.alerts import store
-from ninjait.core.errors import Conflict, Invalid, NotFound
+from ninjait.alerts import maintenance, store
+from ninjait.core.errors import Conflict, Forbidden, Invalid, NotFound
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import Actor, Principal
 
@@ -52,11 +52,12 @@ class Condition:
 def _summary(alert: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"alert_id": alert["id"], "severity": alert["severity"], "title": alert["title"], "rule": alert["rule"],
             "device_id": alert["device_id"], "organization_id": alert["organization_id"],
-            "flapping": bool(alert["flapping"]), **extra}
+            "flapping": bool(alert["flapping"]), "in_maintenance": bool(alert.get("in_maintenance")), **extra}
 
 
 def _out(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, "details": json.loads(row["details"] or "{}"), "flapping": bool(row["flapping"])}
+    return {**row, "details": json.loads(row["details"] or "{}"), "flapping": bool(row["flapping"]),
+            "in_maintenance": bool(row.get("in_maintenance"))}
 
 
 def trigger(rt: Runtime, cond: Condition, now: float | None = None) -> tuple[dict[str, Any], str]:
@@ -77,13 +78,16 @@ def trigger(rt: Runtime, cond: Condition, now: float | None = None) -> tuple[dic
                 store.transition(c, cond.tenant_id, current["id"], what, at, note=f"severity {severity}")
             return store.get(c, cond.tenant_id, current["id"]) or current, what
         flapping = store.resolved_since(c, cond.tenant_id, cond.fingerprint, at - FLAP_WINDOW) >= FLAP_COUNT
+        windows = maintenance.covering(c, cond.tenant_id, cond.device_id, cond.organization_id, at)
         alert_id = store.insert(c, {
             "tenant_id": cond.tenant_id, "organization_id": cond.organization_id, "device_id": cond.device_id,
             "source": cond.source, "rule": cond.rule, "subject": cond.subject, "fingerprint": cond.fingerprint,
             "severity": cond.severity, "title": cond.title[:300], "message": cond.message[:2000],
-            "details": json.dumps(cond.details), "flapping": int(flapping), "first_at": at, "last_at": at})
-        store.transition(c, cond.tenant_id, alert_id, "triggered", at,
-                         note="flapping: resolved {} times in the last hour".format(FLAP_COUNT) if flapping else "")
+            "details": json.dumps(cond.details), "flapping": int(flapping), "first_at": at, "last_at": at,
+            "in_maintenance": int(bool(windows))})
+        notes = [f"flapping: resolved {FLAP_COUNT} times in the last hour" if flapping else "",
+                 f"during maintenance ({', '.join(windows)}): not notified" if windows else ""]
+        store.transition(c, cond.tenant_id, alert_id, "triggered", at, note="; ".join(n for n in notes if n))
         return store.get(c, cond.tenant_id, alert_id) or {}, "triggered"
 
     alert, what = rt.db.write(write)
@@ -221,3 +225,10 @@ def listed(rt: Runtime, p: Principal, alert_id: int) -> dict[str, Any] | None:
         rows, _ = store.search(c, p.tenant_id, p.organizations_for("alerts.read"), state="all", severity="",
                                organization_id=None, device_id=None, since=None, limit=1, offset=0, alert_id=alert_id)
     return _out(rows[0]) if rows else None
+
+
+def require_tenant_wide(p: Principal, what: str) -> None:
+    """Channels and maintenance windows serve the whole tenant: changing them needs alerts.write for every
+    organization, not only some."""
+    if not p.can("alerts.write") or p.organizations_for("alerts.write") is not None:
+        raise Forbidden(f"{what} are tenant-wide: you need alerts.write for every organization")

@@ -8,7 +8,7 @@ from ninjait.core.db import Conn
 
 COLUMNS = ("id, tenant_id, organization_id, device_id, source, rule, subject, fingerprint, severity, state, title, "
            "message, details, occurrences, flapping, first_at, last_at, acknowledged_at, acknowledged_by, "
-           "resolved_at, resolved_by, resolution_note")
+           "resolved_at, resolved_by, resolution_note, in_maintenance")
 
 
 def open_by_fingerprint(c: Conn, tenant_id: int, fingerprint: str) -> dict[str, Any] | None:
@@ -24,10 +24,11 @@ def resolved_since(c: Conn, tenant_id: int, fingerprint: str, since: int) -> int
 def insert(c: Conn, a: dict[str, Any]) -> int:
     return int(c.value(
         "INSERT INTO alerts (tenant_id, organization_id, device_id, source, rule, subject, fingerprint, severity, "
-        "state, title, message, details, flapping, first_at, last_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'triggered', ?, ?, ?, ?, ?, ?) RETURNING id",
+        "state, title, message, details, flapping, first_at, last_at, in_maintenance) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'triggered', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (a["tenant_id"], a["organization_id"], a["device_id"], a["source"], a["rule"], a["subject"], a["fingerprint"],
-         a["severity"], a["title"], a["message"], a["details"], a["flapping"], a["first_at"], a["last_at"])))
+         a["severity"], a["title"], a["message"], a["details"], a["flapping"], a["first_at"], a["last_at"],
+         a["in_maintenance"])))
 
 
 def occurred(c: Conn, alert_id: int, severity: str, title: str, message: str, now: int) -> None:

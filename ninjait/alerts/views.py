@@ -11,7 +11,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 
-from ninjait.alerts import service
+from ninjait.alerts import maintenance, service
 from ninjait.core import live
 from ninjait.core.errors import ServiceError
 from ninjait.core.events import Event
@@ -135,4 +135,55 @@ async def alerts_stream(request: Req) -> ServerSentEvent:
     return ServerSentEvent(messages())
 
 
-route_handlers = [alerts_page, alerts_stream, alerts_bulk, alert_page, alert_action]
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _maintenance_page(request: Req, *, error: str = "", status_code: int = 200) -> Template:
+    p = principal_of(request)
+    return page(request, "alerts/maintenance.html", status_code=status_code, active="alerts", error=error,
+                windows=maintenance.list_windows(rt(request), p), weekday_names=WEEKDAYS,
+                orgs={o["id"]: o["name"] for o in identity.list_organizations(rt(request), p)},
+                can_write=p.can("alerts.write") and p.organizations_for("alerts.write") is None)
+
+
+@get("/alerts/maintenance", opt=READ, include_in_schema=False, sync_to_thread=True)
+def maintenance_page(request: Req) -> Template:
+    return _maintenance_page(request)
+
+
+def _utc(text: str) -> int | None:
+    import datetime as dt
+
+    try:
+        return int(dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC).timestamp()) if text else None
+    except ValueError:
+        raise ServiceError("times look like 2026-12-24T22:00 (UTC)", field="starts_at") from None
+
+
+@post("/alerts/maintenance", opt=WRITE, include_in_schema=False, sync_to_thread=True)
+def maintenance_create(request: Req, data: FormData) -> Response[Any]:
+    scope, target = field(data, "scope", 20), field(data, "scope_id", 20)
+    days = [int(d) for d in values(data, "weekdays", 7) if d.isdigit()]
+    hhmm = field(data, "time_of_day", 5)
+    try:
+        hours, _, minutes = hhmm.partition(":")
+        window = {"name": field(data, "name", 100), "scope": scope, "scope_id": _int(target),
+                  "starts_at": _utc(field(data, "starts_at", 30)), "ends_at": _utc(field(data, "ends_at", 30)),
+                  "weekdays": days, "minute_of_day": int(hours) * 60 + int(minutes) if hhmm else 0,
+                  "duration_minutes": _int(field(data, "duration_minutes", 5)) or 0}
+        maintenance.create_window(rt(request), principal_of(request), actor_of(request), window)
+    except ValueError:
+        return _maintenance_page(request, error="the time of day looks like 22:30 (UTC)", status_code=400)
+    except ServiceError as exc:
+        return _maintenance_page(request, error=exc.message, status_code=exc.status)
+    return _back("/alerts/maintenance", "window-created")
+
+
+@post("/alerts/maintenance/{window_id:int}/delete", opt=WRITE, include_in_schema=False, sync_to_thread=True)
+def maintenance_delete(request: Req, window_id: FromPath[int]) -> Response[Any]:
+    maintenance.delete_window(rt(request), principal_of(request), actor_of(request), window_id)
+    return _back("/alerts/maintenance", "window-deleted")
+
+
+route_handlers = [alerts_page, alerts_stream, alerts_bulk, maintenance_page, maintenance_create, maintenance_delete,
+                  alert_page, alert_action]

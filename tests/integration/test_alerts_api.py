@@ -131,3 +131,27 @@ def test_notification_channels_over_http_and_their_pages(world_app, alerts) -> N
             tech.close()
         assert admin.delete(f"/api/v1/notification-channels/{channel_id}").status_code == 204
         assert admin.get(f"/api/v1/notification-channels/{channel_id}").status_code == 404
+
+
+def test_maintenance_windows_over_http_and_their_page(world_app, alerts) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    _, world = world_app
+    admin, _ = alerts
+    now = int(time.time())
+    made = admin.post("/api/v1/maintenance-windows", json={
+        "name": "Thursday patching", "scope": "organization", "scope_id": world.orgs["a"], "starts_at": now - 86400,
+        "weekdays": [0, 1, 2, 3, 4, 5, 6], "minute_of_day": 0, "duration_minutes": 1440})
+    assert made.status_code == 201, made.text
+    assert made.json()["open_now"] is True and made.json()["weekdays"] == [0, 1, 2, 3, 4, 5, 6]
+    assert admin.post("/api/v1/maintenance-windows", json={"name": "x", "scope": "tenant", "starts_at": now,
+                                                           "ends_at": now - 1}).status_code == 400
+    page = admin.get("/alerts/maintenance")
+    assert page.status_code == 200 and "Thursday patching" in page.text and 'data-testid="window-open"' in page.text
+    form = admin.post("/alerts/maintenance", data={"name": "Move", "scope": "tenant", "starts_at": "2030-01-01T20:00",
+                                                   "ends_at": "2030-01-02T04:00"})
+    assert form.status_code == 303 and "window-created" in form.headers["location"]
+    bad = admin.post("/alerts/maintenance", data={"name": "Move", "scope": "tenant", "starts_at": "soon"})
+    assert bad.status_code == 400 and "2026-12-24T22:00" in bad.text
+    assert {w["name"] for w in admin.get("/api/v1/maintenance-windows").json()} == {"Thursday patching", "Move"}
+    assert admin.delete(f"/api/v1/maintenance-windows/{made.json()['id']}").status_code == 204

@@ -204,3 +204,40 @@ def test_channel_settings_are_checked_secrets_sealed_and_tenant_scoped(rt, recei
                           per_org={1: frozenset({"alerts.read", "alerts.write"})})
     with pytest.raises(Forbidden):
         channels.delete_channel(rt, acme_only, ME, made)
+
+
+def test_a_maintenance_window_marks_alerts_and_holds_notifications_back(rt, receiver) -> None:  # type: ignore[no-untyped-def]
+    from ninjait.alerts import maintenance
+
+    acme_pc, globex_pc = device(rt, "acme-pc"), device(rt, "globex-pc", site=2)
+    channel(rt, "slack", {"url": f"{receiver.url}/slack"})
+    now = int(time.time())
+    window = maintenance.create_window(rt, admin(), ME, {"name": "Acme patch night", "scope": "organization",
+                                                         "scope_id": 1, "starts_at": now - 60, "ends_at": now + 3600})
+    assert window["open_now"] is True
+    goes(rt, acme_pc, "offline")
+    goes(rt, globex_pc, "offline")
+    alerts = {a["device_hostname"]: a for a in service.list_alerts(rt, admin())[0]}
+    assert alerts["acme-pc"]["in_maintenance"] is True and alerts["globex-pc"]["in_maintenance"] is False
+    history = service.get_alert(rt, admin(), alerts["acme-pc"]["id"])["transitions"]
+    assert "during maintenance (Acme patch night)" in history[0]["note"]
+    send_due(rt)
+    assert [r.json()["text"] for r in receiver.at("/slack")] == ["[CRITICAL] globex-pc is offline: status online → offline"]
+    goes(rt, acme_pc, "online", before="offline")  # its resolution is not sent either: nobody heard of it
+    send_due(rt)
+    assert len(receiver.at("/slack")) == 1
+
+    for bad, field in (({"scope": "planet"}, "scope"), ({"scope": "organization"}, "scope_id"),
+                       ({"scope": "organization", "scope_id": 3}, "scope_id"),  # another tenant's organization
+                       ({"scope": "tenant", "ends_at": None}, "ends_at"),
+                       ({"scope": "tenant", "weekdays": [7]}, "weekdays"),
+                       ({"scope": "tenant", "weekdays": [1], "minute_of_day": 1440, "duration_minutes": 60},
+                        "minute_of_day")):
+        with pytest.raises(Invalid) as caught:
+            maintenance.create_window(rt, admin(), ME, {"name": "x", "starts_at": now, "ends_at": now + 60, **bad})
+        assert caught.value.field == field, bad
+    assert len(maintenance.list_windows(rt, admin())) == 1 and maintenance.list_windows(rt, admin(2)) == []
+    with pytest.raises(NotFound):
+        maintenance.delete_window(rt, admin(2), ME, window["id"])
+    maintenance.delete_window(rt, admin(), ME, window["id"])
+    assert maintenance.list_windows(rt, admin()) == []
