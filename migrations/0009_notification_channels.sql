@@ -19,8 +19,10 @@ CREATE TABLE notification_channels (
 CREATE TABLE notification_deliveries (
     id {{id}},
     tenant_id BIGINT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-    channel_id BIGINT NOT NULL REFERENCES notification_channels(id) ON DELETE CASCADE,
+    channel_id BIGINT REFERENCES notification_channels(id) ON DELETE CASCADE,
     alert_id BIGINT REFERENCES alerts(id) ON DELETE CASCADE,
+    direct_kind TEXT NOT NULL DEFAULT '',     -- without a channel (escalation to a person): the kind ...
+    direct_to TEXT NOT NULL DEFAULT '',       -- ... and its recipient, e.g. email + the on-call user's address
     event TEXT NOT NULL,                      -- triggered, reminder, resolved, test
     message TEXT NOT NULL,                    -- the Message, JSON
     status TEXT NOT NULL DEFAULT 'queued',    -- queued, sent, failed (permanently or out of attempts)

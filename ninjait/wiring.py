@@ -24,6 +24,9 @@ def connect_subscribers(runtime: Runtime) -> None:
     from ninjait.alerts import notify
 
     notify.subscribe(runtime)
+    from ninjait.alerts import escalation
+
+    escalation.subscribe(runtime)
 
 
 def load_tasks() -> None:

@@ -9,9 +9,10 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 import msgspec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from ninjait.alerts import maintenance, service
+from ninjait.alerts import escalation, maintenance, service
 from ninjait.alerts.models import (
-    Alert, AlertBulk, AlertBulkResult, AlertCount, AlertDetail, AlertNote, MaintenanceWindow, MaintenanceWindowIn,
+    Alert, AlertBulk, AlertBulkResult, AlertCount, AlertDetail, AlertNote, EscalationPolicy, EscalationPolicyIn,
+    MaintenanceWindow, MaintenanceWindowIn, OncallRotation, OncallRotationIn,
 )
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.models import convert
@@ -49,7 +50,9 @@ class AlertController(Controller):
     @get("/{alert_id:int}", opt=READ, sync_to_thread=True)
     def show(self, request: Req, alert_id: FromPath[int]) -> AlertDetail:
         """The alert and every transition: triggered, escalated, acknowledged, resolved (who, when, note)."""
-        return convert(service.get_alert(rt(request), principal_of(request), alert_id), AlertDetail)  # type: ignore[return-value]
+        p = principal_of(request)
+        alert = service.get_alert(rt(request), p, alert_id)
+        return convert({**alert, "acknowledgement": escalation.ack_report(rt(request), p, alert)}, AlertDetail)  # type: ignore[return-value]
 
     @post("/{alert_id:int}/acknowledge", opt=WRITE, sync_to_thread=True, status_code=200)
     def acknowledge(self, request: Req, alert_id: FromPath[int], data: JSONBody[AlertNote]) -> Alert:
@@ -95,4 +98,54 @@ class MaintenanceWindowController(Controller):
         maintenance.delete_window(rt(request), principal_of(request), actor_of(request), window_id)
 
 
-route_handlers = [AlertController, MaintenanceWindowController]
+class EscalationPolicyController(Controller):
+    path = "/api/v1/escalation-policies"
+    tags = ["alerts"]
+
+    @get("/", opt=READ, sync_to_thread=True)
+    def index(self, request: Req) -> list[EscalationPolicy]:
+        return convert(escalation.list_policies(rt(request), principal_of(request)), list[EscalationPolicy])  # type: ignore[return-value]
+
+    @post("/", opt=WRITE, sync_to_thread=True)
+    def create(self, request: Req, data: JSONBody[EscalationPolicyIn]) -> EscalationPolicy:
+        """Steps fire in order while nobody acknowledges a new alert of at least `min_severity`; acknowledging
+        (or resolving) stops them. `ack_target_minutes` is the promised time to acknowledge."""
+        body = msgspec.to_builtins(data)
+        body["steps"] = [{k: v for k, v in step.items() if v is not None} for step in body["steps"]]
+        row = escalation.create_policy(rt(request), principal_of(request), actor_of(request), body)
+        return convert(row, EscalationPolicy)  # type: ignore[return-value]
+
+    @get("/{policy_id:int}", opt=READ, sync_to_thread=True)
+    def show(self, request: Req, policy_id: FromPath[int]) -> EscalationPolicy:
+        return convert(escalation.get_policy(rt(request), principal_of(request), policy_id), EscalationPolicy)  # type: ignore[return-value]
+
+    @delete("/{policy_id:int}", opt=WRITE, sync_to_thread=True, status_code=HTTP_204_NO_CONTENT)
+    def remove(self, request: Req, policy_id: FromPath[int]) -> None:
+        escalation.delete_policy(rt(request), principal_of(request), actor_of(request), policy_id)
+
+
+class OncallRotationController(Controller):
+    path = "/api/v1/oncall-rotations"
+    tags = ["alerts"]
+
+    @get("/", opt=READ, sync_to_thread=True)
+    def index(self, request: Req) -> list[OncallRotation]:
+        """Each rotation and who is on call now (hand-over every 7 days from `starts_at`)."""
+        return convert(escalation.list_rotations(rt(request), principal_of(request)), list[OncallRotation])  # type: ignore[return-value]
+
+    @post("/", opt=WRITE, sync_to_thread=True)
+    def create(self, request: Req, data: JSONBody[OncallRotationIn]) -> OncallRotation:
+        row = escalation.create_rotation(rt(request), principal_of(request), actor_of(request), data.name,
+                                         list(data.user_ids), data.starts_at)
+        return convert(row, OncallRotation)  # type: ignore[return-value]
+
+    @get("/{rotation_id:int}", opt=READ, sync_to_thread=True)
+    def show(self, request: Req, rotation_id: FromPath[int]) -> OncallRotation:
+        return convert(escalation.get_rotation(rt(request), principal_of(request), rotation_id), OncallRotation)  # type: ignore[return-value]
+
+    @delete("/{rotation_id:int}", opt=WRITE, sync_to_thread=True, status_code=HTTP_204_NO_CONTENT)
+    def remove(self, request: Req, rotation_id: FromPath[int]) -> None:
+        escalation.delete_rotation(rt(request), principal_of(request), actor_of(request), rotation_id)
+
+
+route_handlers = [AlertController, MaintenanceWindowController, EscalationPolicyController, OncallRotationController]

@@ -197,6 +197,15 @@ def enqueue(c: Any, tenant_id: int, channel_id: int, alert_id: int | None, messa
         (tenant_id, channel_id, alert_id, message.event, json.dumps(message.as_dict()), now, now)))
 
 
+def enqueue_direct(c: Any, tenant_id: int, alert_id: int, kind: str, to: str, message: Message) -> int:
+    """A delivery to one person, not through a configured channel (an escalation step)."""
+    now = int(time.time())
+    return int(c.value(
+        "INSERT INTO notification_deliveries (tenant_id, channel_id, alert_id, direct_kind, direct_to, event, message, "
+        "next_attempt_at, created_at) VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (tenant_id, alert_id, kind, to, message.event, json.dumps(message.as_dict()), now, now)))
+
+
 def deliveries(rt: Runtime, p: Principal, channel_id: int, limit: int = 100) -> list[dict[str, Any]]:
     if not 1 <= limit <= 1000:
         raise Invalid("limit must be 1 to 1000", field="limit")
@@ -225,25 +234,27 @@ def deliver(rt: Runtime, delivery_id: int, now: float | None = None) -> dict[str
     if claimed is None:
         return None
     with rt.db.read() as c:
-        d = c.one("SELECT d.id, d.tenant_id, d.status, d.attempts, d.next_attempt_at, d.message, ch.kind, ch.config, "
-                  "ch.secrets FROM notification_deliveries d JOIN notification_channels ch ON ch.id = d.channel_id "
-                  "WHERE d.id = ?", (delivery_id,))
+        d = c.one("SELECT d.id, d.tenant_id, d.status, d.attempts, d.next_attempt_at, d.message, d.direct_kind, "
+                  "d.direct_to, ch.kind, ch.config, ch.secrets FROM notification_deliveries d "
+                  "LEFT JOIN notification_channels ch ON ch.id = d.channel_id WHERE d.id = ?", (delivery_id,))
     if d is None:
         return None
-    channel = catalogue(rt).get(d["kind"])
+    kind = d["kind"] or d["direct_kind"]
+    channel = catalogue(rt).get(kind)
     message = Message(**json.loads(d["message"]))
     code: int | None = None
     error, permanent = "", False
     try:
         if channel is None:
-            raise TransportError(f"no plugin provides the channel kind {d['kind']!r} any more", permanent=True)
-        config = {**json.loads(d["config"] or "{}"), **_unseal(rt, d["tenant_id"], d["secrets"])}
+            raise TransportError(f"no plugin provides the channel kind {kind!r} any more", permanent=True)
+        config = ({**json.loads(d["config"] or "{}"), **_unseal(rt, d["tenant_id"], d["secrets"])} if d["kind"]
+                  else {"to": d["direct_to"]})
         with httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False) as http:
             code = channel.notify(config, message, _context(rt, http))
     except TransportError as exc:
         error, permanent, code = str(exc), exc.permanent, exc.status
     except Exception as exc:  # a plugin's bug must not stop the outbox
-        log.exception("channel plugin failed", extra={"fields": {"kind": d["kind"]}})
+        log.exception("channel plugin failed", extra={"fields": {"kind": kind}})
         error = f"{type(exc).__name__}: {exc}"
     attempts = d["attempts"] + 1
     if not error:

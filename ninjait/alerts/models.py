@@ -44,6 +44,7 @@ class AlertTransition(Struct):
 
 class AlertDetail(Alert):
     transitions: list[AlertTransition] = []
+    acknowledgement: list[AckReport] = []  # per escalation policy: target and time taken
 
 
 class AlertNote(Struct):
@@ -169,3 +170,53 @@ class MaintenanceWindowIn(Struct, forbid_unknown_fields=True):
     weekdays: list[int] = []
     minute_of_day: int = 0
     duration_minutes: int = 0
+
+
+class EscalationStep(Struct, forbid_unknown_fields=True):
+    """Exactly one of channel_id, user_id (e-mailed), rotation_id (whoever is on call, e-mailed)."""
+    after_minutes: Annotated[int, Meta(ge=0, le=10080)]
+    channel_id: int | None = None
+    user_id: int | None = None
+    rotation_id: int | None = None
+
+
+class EscalationPolicyIn(Struct, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    steps: Annotated[list[EscalationStep], Meta(min_length=1, max_length=10)]
+    min_severity: Literal["info", "warning", "critical"] = "critical"
+    ack_target_minutes: Annotated[int, Meta(ge=1, le=10080)] = 15
+    enabled: bool = True
+
+
+class EscalationPolicy(Struct):
+    id: int
+    name: str
+    min_severity: str
+    ack_target_minutes: int
+    steps: list[dict[str, int]]
+    enabled: bool
+    created_at: int
+
+
+class OncallRotationIn(Struct, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    user_ids: Annotated[list[int], Meta(min_length=1, max_length=52)]
+    starts_at: int
+
+
+class OncallRotation(Struct):
+    id: int
+    name: str
+    user_ids: list[int]
+    starts_at: int
+    created_at: int
+    on_call_user_id: int | None
+
+
+class AckReport(Struct):
+    policy: str
+    target_minutes: int
+    acknowledged: bool
+    minutes: float
+    met: bool
+    breached: bool

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from ninjait.alerts import channels, notify
+from ninjait.alerts import channels, escalation, notify
 from ninjait.core import runtime
 from ninjait.core.queue import crontab, huey
 
@@ -32,3 +32,10 @@ def remind() -> None:
         send_notification(delivery_id)
     if made:
         log.info("reminders queued", extra={"fields": {"count": len(made)}})
+
+
+@huey.periodic_task(crontab(minute="*"))
+def escalate() -> None:
+    """The due steps of escalation policies for alerts nobody has acknowledged."""
+    for delivery_id in escalation.advance(runtime.current()):
+        send_notification(delivery_id)

@@ -11,7 +11,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 
-from ninjait.alerts import maintenance, service
+from ninjait.alerts import channels, escalation, maintenance, service
 from ninjait.core import live
 from ninjait.core.errors import ServiceError
 from ninjait.core.events import Event
@@ -70,6 +70,7 @@ def _alert_page(request: Req, alert_id: int, *, error: str = "", status_code: in
     p = principal_of(request)
     alert = service.get_alert(rt(request), p, alert_id)
     return page(request, "alerts/alert.html", status_code=status_code, active="alerts", alert=alert, error=error,
+                acknowledgement=escalation.ack_report(rt(request), p, alert),
                 can_write=p.can("alerts.write", alert["organization_id"]))
 
 
@@ -185,5 +186,60 @@ def maintenance_delete(request: Req, window_id: FromPath[int]) -> Response[Any]:
     return _back("/alerts/maintenance", "window-deleted")
 
 
+def _escalation_page(request: Req, *, error: str = "", status_code: int = 200) -> Template:
+    p = principal_of(request)
+    users = {u["id"]: u["email"] for u in identity.list_users(rt(request), p)} if p.can("users.read") else {}
+    return page(request, "alerts/escalation.html", status_code=status_code, active="alerts", error=error,
+                policies=escalation.list_policies(rt(request), p), rotations=escalation.list_rotations(rt(request), p),
+                channels={c["id"]: c["name"] for c in channels.list_channels(rt(request), p)}, users=users,
+                can_write=p.can("alerts.write") and p.organizations_for("alerts.write") is None)
+
+
+@get("/alerts/escalation", opt=READ, include_in_schema=False, sync_to_thread=True)
+def escalation_page(request: Req) -> Template:
+    return _escalation_page(request)
+
+
+STEP_ROWS = 4
+
+
+@post("/alerts/escalation/policies", opt=WRITE, include_in_schema=False, sync_to_thread=True)
+def policy_create(request: Req, data: FormData) -> Response[Any]:
+    steps = []
+    for i in range(STEP_ROWS):
+        kind, _, target = field(data, f"step{i}_target", 40).partition(":")
+        after = field(data, f"step{i}_after", 6)
+        if kind in ("channel", "user", "rotation") and target.isdigit():
+            steps.append({"after_minutes": int(after) if after.isdigit() else -1, f"{kind}_id": int(target)})
+    target = field(data, "ack_target_minutes", 6)
+    try:
+        escalation.create_policy(rt(request), principal_of(request), actor_of(request), {
+            "name": field(data, "name", 100), "min_severity": field(data, "min_severity", 20), "steps": steps,
+            "ack_target_minutes": int(target) if target.isdigit() else 0})
+    except ServiceError as exc:
+        return _escalation_page(request, error=exc.message, status_code=exc.status)
+    return _back("/alerts/escalation", "saved")
+
+
+@post("/alerts/escalation/rotations", opt=WRITE, include_in_schema=False, sync_to_thread=True)
+def rotation_create(request: Req, data: FormData) -> Response[Any]:
+    users = [int(u) for u in field(data, "user_ids", 500).replace(" ", "").split(",") if u.isdigit()]
+    try:
+        escalation.create_rotation(rt(request), principal_of(request), actor_of(request), field(data, "name", 100),
+                                   users, _utc(field(data, "starts_at", 30)) or 0)
+    except ServiceError as exc:
+        return _escalation_page(request, error=exc.message, status_code=exc.status)
+    return _back("/alerts/escalation", "saved")
+
+
+@post("/alerts/escalation/{kind:str}/{item_id:int}/delete", opt=WRITE, include_in_schema=False, sync_to_thread=True)
+def escalation_delete(request: Req, kind: FromPath[str], item_id: FromPath[int]) -> Response[Any]:
+    remove = {"policies": escalation.delete_policy, "rotations": escalation.delete_rotation}.get(kind)
+    if remove is None:
+        return _escalation_page(request, error="nothing of that kind", status_code=404)
+    remove(rt(request), principal_of(request), actor_of(request), item_id)
+    return _back("/alerts/escalation", "saved")
+
+
 route_handlers = [alerts_page, alerts_stream, alerts_bulk, maintenance_page, maintenance_create, maintenance_delete,
-                  alert_page, alert_action]
+                  escalation_page, policy_create, rotation_create, escalation_delete, alert_page, alert_action]

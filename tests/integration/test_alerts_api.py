@@ -155,3 +155,28 @@ def test_maintenance_windows_over_http_and_their_page(world_app, alerts) -> None
     assert bad.status_code == 400 and "2026-12-24T22:00" in bad.text
     assert {w["name"] for w in admin.get("/api/v1/maintenance-windows").json()} == {"Thursday patching", "Move"}
     assert admin.delete(f"/api/v1/maintenance-windows/{made.json()['id']}").status_code == 204
+
+
+def test_escalation_policies_and_rotations_over_http_and_their_page(world_app, alerts) -> None:  # type: ignore[no-untyped-def]
+    app, world = world_app
+    admin, ids = alerts
+    tech = world.people["a-technician"].user_id
+    rotation = admin.post("/api/v1/oncall-rotations", json={"name": "Nights", "user_ids": [tech],
+                                                           "starts_at": 1_700_000_000})
+    assert rotation.status_code == 201 and rotation.json()["on_call_user_id"] == tech
+    policy = admin.post("/api/v1/escalation-policies", json={
+        "name": "Wake someone", "min_severity": "warning", "ack_target_minutes": 5,
+        "steps": [{"after_minutes": 0, "rotation_id": rotation.json()["id"]}]})
+    assert policy.status_code == 201, policy.text
+    assert policy.json()["steps"] == [{"after_minutes": 0, "rotation_id": rotation.json()["id"]}]
+    two_targets = admin.post("/api/v1/escalation-policies", json={
+        "name": "Bad", "steps": [{"after_minutes": 0, "user_id": tech, "rotation_id": rotation.json()["id"]}]})
+    assert two_targets.status_code == 400 and "exactly one" in two_targets.text
+    foreign = admin.post("/api/v1/oncall-rotations", json={"name": "B", "user_ids": [world.people["b-technician"].user_id],
+                                                          "starts_at": 0})
+    assert foreign.status_code == 400  # another tenant's user
+    page = admin.get("/alerts/escalation")
+    assert page.status_code == 200 and "Wake someone" in page.text and 'data-testid="on-call"' in page.text
+    assert admin.delete(f"/api/v1/escalation-policies/{policy.json()['id']}").status_code == 204
+    detail = admin.get(f"/api/v1/alerts/{ids['mail']}").json()
+    assert detail["acknowledgement"] == []  # raised before any policy existed

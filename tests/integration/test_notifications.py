@@ -241,3 +241,60 @@ def test_a_maintenance_window_marks_alerts_and_holds_notifications_back(rt, rece
         maintenance.delete_window(rt, admin(2), ME, window["id"])
     maintenance.delete_window(rt, admin(), ME, window["id"])
     assert maintenance.list_windows(rt, admin()) == []
+
+
+def test_escalation_steps_fire_in_order_until_acknowledged_and_on_call_rotates(rt, receiver, mailbox) -> None:  # type: ignore[no-untyped-def]
+    from ninjait.alerts import escalation
+
+    users = rt.db.write(lambda c: [c.value(
+        "INSERT INTO users (tenant_id, email, name, password_hash, created_at, updated_at) VALUES (1, ?, ?, 'x', 0, 0) "
+        "RETURNING id",
+        (f"{n}@msp.test", n)) for n in ("ann", "bob")])
+    start = int(time.time()) - 60
+    rotation = escalation.create_rotation(rt, admin(), ME, "Weekly", users, start - escalation.WEEK)  # bob's week
+    assert rotation["on_call_user_id"] == users[1]
+    first = channel(rt, "slack", {"url": f"{receiver.url}/first"}, enabled=False)  # only through the policy
+    policy = escalation.create_policy(rt, admin(), ME, {"name": "Critical", "min_severity": "critical",
+                                                         "ack_target_minutes": 10, "steps": [
+        {"after_minutes": 0, "channel_id": first}, {"after_minutes": 5, "rotation_id": rotation["id"]},
+        {"after_minutes": 15, "user_id": users[0]}]})
+    assert [list(s)[1] for s in policy["steps"]] == ["channel_id", "rotation_id", "user_id"]
+
+    pc = device(rt, "core-sw")
+    goes(rt, pc, "offline")
+    [alert] = service.list_alerts(rt, admin())[0]
+    t0 = alert["first_at"]
+    sent = escalation.advance(rt, t0)
+    assert len(sent) == 1 and send_due(rt, t0 + 1)[0]["status"] == "sent"
+    assert receiver.at("/first")[0].json()["text"].startswith("[CRITICAL] core-sw is offline")
+    assert escalation.advance(rt, t0 + 4 * 60) == []  # the next step is at 5 minutes
+    assert len(escalation.advance(rt, t0 + 5 * 60)) == 1
+    send_due(rt, t0 + 5 * 60 + 1)
+    assert mailbox.wait_for(lambda m: m["To"] == "bob@msp.test")["Subject"].endswith("core-sw is offline")
+    report = escalation.ack_report(rt, admin(), service.get_alert(rt, admin(), alert["id"]))
+    assert report[0]["policy"] == "Critical" and report[0]["acknowledged"] is False
+
+    service.acknowledge(rt, admin(), ME, alert["id"], "bob here")
+    assert escalation.advance(rt, t0 + 60 * 60) == []  # acknowledged: ann is never woken
+    assert not any(m["To"] == "ann@msp.test" for m in mailbox.messages)
+
+    for bad in ({"steps": []}, {"steps": [{"after_minutes": 0}]},
+                {"steps": [{"after_minutes": 5, "user_id": users[0]}, {"after_minutes": 1, "user_id": users[1]}]},
+                {"steps": [{"after_minutes": 0, "channel_id": 999999}]}, {"min_severity": "loud"},
+                {"ack_target_minutes": 0}):
+        with pytest.raises(Invalid):
+            escalation.create_policy(rt, admin(), ME, {"name": "bad", "steps": [{"after_minutes": 0, "user_id": users[0]}],
+                                                       **bad})
+    with pytest.raises(Invalid):
+        escalation.create_rotation(rt, admin(), ME, "Nobody", [users[0], users[0]], start)
+    with pytest.raises(NotFound):
+        escalation.get_policy(rt, admin(2), policy["id"])
+    assert escalation.list_rotations(rt, admin(2)) == []
+
+
+def test_the_on_call_user_changes_every_week() -> None:
+    from ninjait.alerts.escalation import WEEK, on_call
+
+    rotation = {"user_ids": "[11, 22, 33]", "starts_at": 1_000_000}
+    assert [on_call(rotation, 1_000_000 + k * WEEK + 5) for k in range(4)] == [11, 22, 33, 11]
+    assert on_call(rotation, 10) == 11  # before the first hand-over: the first in turn
