@@ -27,6 +27,9 @@ def connect_subscribers(runtime: Runtime) -> None:
     from ninjait.alerts import escalation
 
     escalation.subscribe(runtime)
+    from ninjait.alerts import actions
+
+    actions.subscribe(runtime)
 
 
 def load_tasks() -> None:

@@ -9,9 +9,9 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 import msgspec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from ninjait.alerts import escalation, maintenance, service
+from ninjait.alerts import actions, escalation, maintenance, service
 from ninjait.alerts.models import (
-    Alert, AlertBulk, AlertBulkResult, AlertCount, AlertDetail, AlertNote, EscalationPolicy, EscalationPolicyIn,
+    Alert, AlertAction, AlertActionIn, AlertBulk, AlertBulkResult, AlertCount, AlertDetail, AlertNote, EscalationPolicy, EscalationPolicyIn,
     MaintenanceWindow, MaintenanceWindowIn, OncallRotation, OncallRotationIn,
 )
 from ninjait.identity.http import actor_of, principal_of
@@ -148,4 +148,29 @@ class OncallRotationController(Controller):
         escalation.delete_rotation(rt(request), principal_of(request), actor_of(request), rotation_id)
 
 
-route_handlers = [AlertController, MaintenanceWindowController, EscalationPolicyController, OncallRotationController]
+class AlertActionController(Controller):
+    path = "/api/v1/alert-actions"
+    tags = ["alerts"]
+
+    @get("/", opt=READ, sync_to_thread=True)
+    def index(self, request: Req) -> list[AlertAction]:
+        return convert(actions.list_actions(rt(request), principal_of(request)), list[AlertAction])  # type: ignore[return-value]
+
+    @post("/", opt=WRITE, sync_to_thread=True)
+    def create(self, request: Req, data: JSONBody[AlertActionIn]) -> AlertAction:
+        """Self-healing: the script is queued on the alert's device, signed like any command. Needs alerts.write
+        and devices.write for every organization."""
+        row = actions.create_action(rt(request), principal_of(request), actor_of(request), msgspec.to_builtins(data))
+        return convert(row, AlertAction)  # type: ignore[return-value]
+
+    @get("/{action_id:int}", opt=READ, sync_to_thread=True)
+    def show(self, request: Req, action_id: FromPath[int]) -> AlertAction:
+        return convert(actions.get_action(rt(request), principal_of(request), action_id), AlertAction)  # type: ignore[return-value]
+
+    @delete("/{action_id:int}", opt=WRITE, sync_to_thread=True, status_code=HTTP_204_NO_CONTENT)
+    def remove(self, request: Req, action_id: FromPath[int]) -> None:
+        actions.delete_action(rt(request), principal_of(request), actor_of(request), action_id)
+
+
+route_handlers = [AlertController, MaintenanceWindowController, EscalationPolicyController, OncallRotationController,
+                  AlertActionController]

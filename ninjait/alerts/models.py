@@ -220,3 +220,30 @@ class AckReport(Struct):
     minutes: float
     met: bool
     breached: bool
+
+
+class AlertActionIn(Struct, forbid_unknown_fields=True):
+    """On `on_event` of an alert with a device whose rule is `rule` ('' = any) and severity at least
+    `min_severity`, queue this script on the device."""
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    on_event: Literal["triggered", "resolved"]
+    interpreter: Literal["sh", "bash", "python", "powershell", "cmd"]
+    script: Annotated[str, Meta(min_length=1, max_length=262144)]
+    rule: Annotated[str, Meta(max_length=200)] = ""
+    min_severity: Literal["info", "warning", "critical"] = "info"
+    timeout_seconds: Annotated[int, Meta(ge=1, le=86400)] = 300
+    enabled: bool = True
+
+
+class AlertAction(Struct):
+    id: int
+    name: str
+    rule: str
+    on_event: str
+    min_severity: str
+    interpreter: str
+    script: str
+    timeout_seconds: int
+    enabled: bool
+    created_by: int | None
+    created_at: int

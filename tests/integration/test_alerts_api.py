@@ -180,3 +180,28 @@ def test_escalation_policies_and_rotations_over_http_and_their_page(world_app, a
     assert admin.delete(f"/api/v1/escalation-policies/{policy.json()['id']}").status_code == 204
     detail = admin.get(f"/api/v1/alerts/{ids['mail']}").json()
     assert detail["acknowledgement"] == []  # raised before any policy existed
+
+
+def test_alert_actions_over_http_and_the_page(world_app, alerts) -> None:  # type: ignore[no-untyped-def]
+    app, world = world_app
+    admin, _ = alerts
+    made = admin.post("/api/v1/alert-actions", json={"name": "Clear temp", "rule": "check:3", "on_event": "triggered",
+                                                     "interpreter": "powershell", "script": "Remove-Item $env:TEMP\\* -Recurse"})
+    assert made.status_code == 201 and made.json()["min_severity"] == "info"
+    assert admin.post("/api/v1/alert-actions", json={"name": "x", "on_event": "later", "interpreter": "sh",
+                                                     "script": "true"}).status_code == 400
+    tech = Browser(app).login(world.people["a-helpdesk"])
+    try:
+        assert tech.post("/api/v1/alert-actions", json={"name": "y", "on_event": "triggered", "interpreter": "sh",
+                                                        "script": "true"}).status_code == 403
+    finally:
+        tech.close()
+    page = admin.get("/alerts/escalation")
+    assert "Clear temp" in page.text and 'data-testid="action-form"' in page.text
+    form = admin.post("/alerts/escalation/actions", data={"name": "Reboot spooler", "on_event": "resolved",
+                                                          "interpreter": "cmd", "script": "net start spooler",
+                                                          "timeout_seconds": "60"})
+    assert form.status_code == 303
+    assert {a["name"] for a in admin.get("/api/v1/alert-actions").json()} == {"Clear temp", "Reboot spooler"}
+    assert admin.post(f"/alerts/escalation/actions/{made.json()['id']}/delete").status_code == 303
+    assert admin.get(f"/api/v1/alert-actions/{made.json()['id']}").status_code == 404

@@ -93,7 +93,7 @@ def test_it_refuses_requests_without_a_session(world_app, method: str, path: str
                       "device_id": 1, "command_id": 1, "enrollment_token_id": 1, "action": "approve",
                       "backup_name": BACKUP, "alert_id": 1, "channel_id": 1, "group_id": 1, "field_id": 1,
                       "view_id": 1, "window_id": 1, "policy_id": 1, "rotation_id": 1,
-                      "kind": "policies", "item_id": 1})
+                      "kind": "policies", "item_id": 1, "action_id": 1})
     with app.client() as client:
         r = client.request(method, url, **body_for(method, path))
     if path.startswith("/api/"):
@@ -121,7 +121,7 @@ def test_read_only_users_cannot_change_anything(world_app, read_only, method: st
                       "handle": "x" * 16, "device_id": 1, "command_id": 1, "enrollment_token_id": 1,
                       "action": "approve", "backup_name": BACKUP, "alert_id": 1, "channel_id": 1, "group_id": 1, "field_id": 1,
                       "view_id": 1, "window_id": 1, "policy_id": 1, "rotation_id": 1,
-                      "kind": "policies", "item_id": 1})
+                      "kind": "policies", "item_id": 1, "action_id": 1})
     r = read_only.request(method, url, **body_for(method, path))
     assert r.status_code == 403, (method, url, r.status_code, r.text[:200])
 
@@ -156,12 +156,15 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
         "name": "Weekly", "user_ids": [world.people["a-technician"].user_id], "starts_at": 1_800_000_000}).json()
     policy = admin.post("/api/v1/escalation-policies", json={
         "name": "Critical", "steps": [{"after_minutes": 0, "rotation_id": rotation["id"]}]}).json()
+    action = admin.post("/api/v1/alert-actions", json={"name": "Heal", "on_event": "triggered", "interpreter": "sh",
+                                                       "script": "true"}).json()
     yield {"org_id": world.orgs["a"], "site_id": world.sites["a"], "user_id": world.people["a-technician"].user_id,
            "role_id": role["id"], "token_id": token["id"], "handle": session["id"], "device_id": device["id"],
            "command_id": command["id"], "enrollment_token_id": enrollment["id"], "action": "approve",
            "backup_name": BACKUP, "group_id": group["id"], "field_id": custom_field["id"], "view_id": view["id"],
            "alert_id": alert_id, "channel_id": channel.json()["id"], "window_id": window.json()["id"],
-           "policy_id": policy["id"], "rotation_id": rotation["id"], "kind": "policies", "item_id": policy["id"]}
+           "policy_id": policy["id"], "rotation_id": rotation["id"], "kind": "policies", "item_id": policy["id"],
+           "action_id": action["id"]}
     admin.close()
 
 
@@ -205,6 +208,7 @@ def test_tenant_a_objects_survived_the_intruder(world_app, objects_of_a) -> None
         assert admin.get(f"/api/v1/maintenance-windows/{objects_of_a['window_id']}").json()["name"] == "Patch night"
         assert admin.get(f"/api/v1/escalation-policies/{objects_of_a['policy_id']}").json()["name"] == "Critical"
         assert admin.get(f"/api/v1/oncall-rotations/{objects_of_a['rotation_id']}").json()["name"] == "Weekly"
+        assert admin.get(f"/api/v1/alert-actions/{objects_of_a['action_id']}").json()["name"] == "Heal"
         channel = admin.get(f"/api/v1/notification-channels/{objects_of_a['channel_id']}").json()
         assert channel["name"] == "On call" and admin.get(
             f"/api/v1/notification-channels/{objects_of_a['channel_id']}/deliveries").json() == []

@@ -298,3 +298,39 @@ def test_the_on_call_user_changes_every_week() -> None:
     rotation = {"user_ids": "[11, 22, 33]", "starts_at": 1_000_000}
     assert [on_call(rotation, 1_000_000 + k * WEEK + 5) for k in range(4)] == [11, 22, 33, 11]
     assert on_call(rotation, 10) == 11  # before the first hand-over: the first in turn
+
+
+def test_an_action_queues_a_signed_script_on_the_alerts_device(rt) -> None:  # type: ignore[no-untyped-def]
+    from ninjait.agents import service as agents
+    from ninjait.alerts import actions
+
+    pc = device(rt, "print-srv")
+    rt.db.write(lambda c: c.execute(
+        "INSERT INTO agents (tenant_id, device_id, uid, secret_hash, status, created_at) "
+        "VALUES (1, ?, 'agent-uid-1', 'x', 'active', 0)", (pc,)))
+    actions.create_action(rt, admin(), ME, {"name": "Restart spooler", "rule": "check:7", "on_event": "triggered",
+                                            "interpreter": "sh", "script": "systemctl restart cups",
+                                            "timeout_seconds": 60})
+    actions.create_action(rt, admin(), ME, {"name": "Other rule", "rule": "check:8", "on_event": "triggered",
+                                            "interpreter": "sh", "script": "true"})
+    rt.bus.emit("check.failed", 1, None, object_type="check", object_id=7,
+                summary={"device_id": pc, "check_id": 7, "name": "CUPS running", "severity": "warning"})
+    [alert] = service.list_alerts(rt, admin())[0]
+    [command] = agents.list_commands(rt, admin(), pc)
+    assert command["kind"] == "run_script" and command["payload"]["script"] == "systemctl restart cups"
+    assert command["status"] == "queued" and command["payload"]["timeout"] == 60
+    history = service.get_alert(rt, admin(), alert["id"])["transitions"]
+    assert history[-1]["kind"] == "action" and f"queued command {command['id']}" in history[-1]["note"]
+
+    for bad, field in (({"on_event": "sometimes"}, "on_event"), ({"interpreter": "cobol"}, "interpreter"),
+                       ({"script": ""}, "script"), ({"timeout_seconds": 0}, "timeout")):
+        with pytest.raises(Invalid) as caught:
+            actions.create_action(rt, admin(), ME, {"name": "bad", "on_event": "triggered", "interpreter": "sh",
+                                                    "script": "true", **bad})
+        assert caught.value.field == field, bad
+    limited = Principal(user_id=0, tenant_id=1, email="t", name="t", is_super_admin=False, everywhere=frozenset(),
+                        per_org={1: frozenset({"alerts.write", "devices.write"})})
+    with pytest.raises(Forbidden):
+        actions.create_action(rt, limited, ME, {"name": "x", "on_event": "triggered", "interpreter": "sh",
+                                                "script": "true"})
+    assert actions.list_actions(rt, admin(2)) == []
