@@ -9,10 +9,10 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 import msgspec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from ninjait.alerts import actions, escalation, maintenance, service
+from ninjait.alerts import actions, escalation, incidents, maintenance, service
 from ninjait.alerts.models import (
     Alert, AlertAction, AlertActionIn, AlertBulk, AlertBulkResult, AlertCount, AlertDetail, AlertNote, EscalationPolicy, EscalationPolicyIn,
-    MaintenanceWindow, MaintenanceWindowIn, OncallRotation, OncallRotationIn,
+    Incident, MaintenanceWindow, MaintenanceWindowIn, OncallRotation, OncallRotationIn,
 )
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.models import convert
@@ -172,5 +172,17 @@ class AlertActionController(Controller):
         actions.delete_action(rt(request), principal_of(request), actor_of(request), action_id)
 
 
-route_handlers = [AlertController, MaintenanceWindowController, EscalationPolicyController, OncallRotationController,
+@get("/api/v1/incidents", opt=READ, tags=["alerts"], sync_to_thread=True)
+def incidents_index(request: Req) -> list[Incident]:
+    """The same rule firing on several devices of one organization within 10 minutes: one incident, newest
+    first, with its member alerts (only the first member is notified)."""
+    return convert(incidents.list_incidents(rt(request), principal_of(request)), list[Incident])  # type: ignore[return-value]
+
+
+@get("/api/v1/incidents/{incident_id:int}", opt=READ, tags=["alerts"], sync_to_thread=True)
+def incident_show(request: Req, incident_id: FromPath[int]) -> Incident:
+    return convert(incidents.get_incident(rt(request), principal_of(request), incident_id), Incident)  # type: ignore[return-value]
+
+
+route_handlers = [incidents_index, incident_show, AlertController, MaintenanceWindowController, EscalationPolicyController, OncallRotationController,
                   AlertActionController]

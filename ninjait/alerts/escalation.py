@@ -16,7 +16,7 @@ import json
 import time
 from typing import Any
 
-from ninjait.alerts import channels
+from ninjait.alerts import channels, incidents
 from ninjait.core.errors import Conflict, Invalid, NotFound
 from ninjait.core.events import Event
 from ninjait.core.runtime import Runtime
@@ -196,8 +196,9 @@ def start(rt: Runtime, event: Event) -> None:
     alert_id = int(event.data["object_id"])
 
     def write(c: Any) -> None:
-        alert = c.one("SELECT tenant_id, severity, first_at, in_maintenance FROM alerts WHERE id = ?", (alert_id,))
-        if alert is None or alert["in_maintenance"]:
+        alert = c.one("SELECT id, tenant_id, severity, first_at, in_maintenance, incident_id FROM alerts WHERE id = ?",
+                      (alert_id,))
+        if alert is None or alert["in_maintenance"] or incidents.folded(c, alert):
             return
         for policy in c.all("SELECT id, min_severity, steps FROM escalation_policies WHERE tenant_id = ? AND enabled = 1",
                             (alert["tenant_id"],)):

@@ -30,6 +30,7 @@ class Alert(Struct):
     resolved_by: int | None
     resolution_note: str
     in_maintenance: bool = False
+    incident_id: int | None = None
     device_hostname: str | None = None
     organization_name: str | None = None
 
@@ -247,3 +248,23 @@ class AlertAction(Struct):
     enabled: bool
     created_by: int | None
     created_at: int
+
+
+class IncidentMember(Struct):
+    id: int
+    state: str
+    severity: str
+    device_id: int | None
+    device_hostname: str | None
+
+
+class Incident(Struct):
+    id: int
+    organization_id: int | None
+    rule: str
+    title: str
+    first_at: int
+    last_at: int
+    open: bool
+    devices: int
+    alerts: list[IncidentMember]

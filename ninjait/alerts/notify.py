@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ninjait.alerts import channels
+from ninjait.alerts import channels, incidents
 from ninjait.core.events import Event
 from ninjait.core.runtime import Runtime
 from ninjait.integrations.plugins import Message
@@ -21,7 +21,7 @@ RANK = {s: i for i, s in enumerate(channels.SEVERITIES)}
 
 def _alert(c: Any, alert_id: int) -> dict[str, Any] | None:
     return c.one("SELECT a.id, a.tenant_id, a.title, a.message, a.severity, a.state, a.flapping, a.in_maintenance, "
-                 "a.fingerprint, "
+                 "a.incident_id, a.fingerprint, "
                  "a.device_id, d.hostname, o.name AS organization, t.name AS tenant FROM alerts a "
                  "JOIN tenants t ON t.id = a.tenant_id LEFT JOIN devices d ON d.id = a.device_id "
                  "LEFT JOIN organizations o ON o.id = a.organization_id WHERE a.id = ?", (alert_id,))
@@ -38,8 +38,8 @@ def message_for(rt: Runtime, alert: dict[str, Any], event: str) -> Message:
 
 
 def _matching(c: Any, alert: dict[str, Any], event: str) -> list[dict[str, Any]]:
-    if alert["in_maintenance"]:
-        return []  # raised during a maintenance window: recorded, not sent
+    if alert["in_maintenance"] or incidents.folded(c, alert):
+        return []  # raised during a maintenance window, or an earlier member of its incident speaks for it
     rows = c.all("SELECT id, min_severity, notify_resolved, notify_flapping FROM notification_channels "
                  "WHERE tenant_id = ? AND enabled = 1 ORDER BY id", (alert["tenant_id"],))
     chosen = []

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ninjait.alerts import maintenance, store
+from ninjait.alerts import incidents, maintenance, store
 from ninjait.core.errors import Conflict, Forbidden, Invalid, NotFound
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import Actor, Principal
@@ -87,6 +87,9 @@ def trigger(rt: Runtime, cond: Condition, now: float | None = None) -> tuple[dic
             "in_maintenance": int(bool(windows))})
         notes = [f"flapping: resolved {FLAP_COUNT} times in the last hour" if flapping else "",
                  f"during maintenance ({', '.join(windows)}): not notified" if windows else ""]
+        incident = incidents.attach(c, alert_id, cond.tenant_id, cond.organization_id, cond.rule, cond.title[:300], at)
+        if incident is not None:
+            notes.append(f"part of incident {incident}")
         store.transition(c, cond.tenant_id, alert_id, "triggered", at, note="; ".join(n for n in notes if n))
         return store.get(c, cond.tenant_id, alert_id) or {}, "triggered"
 

@@ -8,7 +8,7 @@ from ninjait.core.db import Conn
 
 COLUMNS = ("id, tenant_id, organization_id, device_id, source, rule, subject, fingerprint, severity, state, title, "
            "message, details, occurrences, flapping, first_at, last_at, acknowledged_at, acknowledged_by, "
-           "resolved_at, resolved_by, resolution_note, in_maintenance")
+           "resolved_at, resolved_by, resolution_note, in_maintenance, incident_id")
 
 
 def open_by_fingerprint(c: Conn, tenant_id: int, fingerprint: str) -> dict[str, Any] | None:

@@ -93,7 +93,8 @@ def test_it_refuses_requests_without_a_session(world_app, method: str, path: str
                       "device_id": 1, "command_id": 1, "enrollment_token_id": 1, "action": "approve",
                       "backup_name": BACKUP, "alert_id": 1, "channel_id": 1, "group_id": 1, "field_id": 1,
                       "view_id": 1, "window_id": 1, "policy_id": 1, "rotation_id": 1,
-                      "kind": "policies", "item_id": 1, "action_id": 1})
+                      "kind": "policies", "item_id": 1, "action_id": 1,
+                      "incident_id": 1})
     with app.client() as client:
         r = client.request(method, url, **body_for(method, path))
     if path.startswith("/api/"):
@@ -121,7 +122,8 @@ def test_read_only_users_cannot_change_anything(world_app, read_only, method: st
                       "handle": "x" * 16, "device_id": 1, "command_id": 1, "enrollment_token_id": 1,
                       "action": "approve", "backup_name": BACKUP, "alert_id": 1, "channel_id": 1, "group_id": 1, "field_id": 1,
                       "view_id": 1, "window_id": 1, "policy_id": 1, "rotation_id": 1,
-                      "kind": "policies", "item_id": 1, "action_id": 1})
+                      "kind": "policies", "item_id": 1, "action_id": 1,
+                      "incident_id": 1})
     r = read_only.request(method, url, **body_for(method, path))
     assert r.status_code == 403, (method, url, r.status_code, r.text[:200])
 
@@ -146,6 +148,7 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
                                                              "type": "text"}).json()
     view = admin.post("/api/v1/device-views", json={"name": "Online", "query": "status=online"}).json()
     alert_id = raise_alert(app, world.tenants["a"], device["id"], device["organization_id"])
+    raise_alert(app, world.tenants["a"], device["id"], device["organization_id"], subject="disk:C")  # an incident
     channel = admin.post("/api/v1/notification-channels", json={
         "name": "On call", "kind": "webhook", "settings": {"url": "http://127.0.0.1:9/unused", "secret": "k" * 16}})
     assert channel.status_code == 201, channel.text
@@ -164,7 +167,7 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
            "backup_name": BACKUP, "group_id": group["id"], "field_id": custom_field["id"], "view_id": view["id"],
            "alert_id": alert_id, "channel_id": channel.json()["id"], "window_id": window.json()["id"],
            "policy_id": policy["id"], "rotation_id": rotation["id"], "kind": "policies", "item_id": policy["id"],
-           "action_id": action["id"]}
+           "action_id": action["id"], "incident_id": admin.get("/api/v1/incidents").json()[0]["id"]}
     admin.close()
 
 
@@ -209,6 +212,7 @@ def test_tenant_a_objects_survived_the_intruder(world_app, objects_of_a) -> None
         assert admin.get(f"/api/v1/escalation-policies/{objects_of_a['policy_id']}").json()["name"] == "Critical"
         assert admin.get(f"/api/v1/oncall-rotations/{objects_of_a['rotation_id']}").json()["name"] == "Weekly"
         assert admin.get(f"/api/v1/alert-actions/{objects_of_a['action_id']}").json()["name"] == "Heal"
+        assert len(admin.get(f"/api/v1/incidents/{objects_of_a['incident_id']}").json()["alerts"]) == 2
         channel = admin.get(f"/api/v1/notification-channels/{objects_of_a['channel_id']}").json()
         assert channel["name"] == "On call" and admin.get(
             f"/api/v1/notification-channels/{objects_of_a['channel_id']}/deliveries").json() == []

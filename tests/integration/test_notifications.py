@@ -334,3 +334,30 @@ def test_an_action_queues_a_signed_script_on_the_alerts_device(rt) -> None:  # t
         actions.create_action(rt, limited, ME, {"name": "x", "on_event": "triggered", "interpreter": "sh",
                                                 "script": "true"})
     assert actions.list_actions(rt, admin(2)) == []
+
+
+def test_the_same_rule_on_many_devices_is_one_incident_and_one_message(rt, receiver) -> None:  # type: ignore[no-untyped-def]
+    from ninjait.alerts import incidents
+
+    channel(rt, "slack", {"url": f"{receiver.url}/slack"})
+    pcs = [device(rt, f"branch-pc-{i}") for i in range(4)]
+    elsewhere = device(rt, "globex-pc", site=2)
+    for pc in pcs + [elsewhere]:
+        goes(rt, pc, "offline")
+    send_due(rt)
+    texts = [r.json()["text"] for r in receiver.at("/slack")]
+    assert len(texts) == 2 and any("branch-pc-0" in t for t in texts) and any("globex-pc" in t for t in texts)
+    [incident] = incidents.list_incidents(rt, admin())
+    assert incident["devices"] == 4 and incident["open"] is True and incident["rule"] == "device.unreachable"
+    assert [a["device_hostname"] for a in incident["alerts"]] == [f"branch-pc-{i}" for i in range(4)]
+    alerts = {a["device_hostname"]: a for a in service.list_alerts(rt, admin())[0]}
+    assert alerts["globex-pc"]["incident_id"] is None  # another organization: not the same incident
+    assert incidents.list_incidents(rt, admin(2)) == []
+    with pytest.raises(NotFound):
+        incidents.get_incident(rt, admin(2), incident["id"])
+    for pc in pcs:
+        goes(rt, pc, "online", before="offline")
+    assert incidents.get_incident(rt, admin(), incident["id"])["open"] is False
+    send_due(rt)
+    resolved = [r.json()["text"] for r in receiver.at("/slack")[2:]]
+    assert len(resolved) == 1 and "branch-pc-0" in resolved[0]  # the resolution of the one that was sent
