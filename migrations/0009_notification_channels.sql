@@ -11,6 +11,8 @@ CREATE TABLE notification_channels (
     notify_resolved BIGINT NOT NULL DEFAULT 1,
     notify_flapping BIGINT NOT NULL DEFAULT 0,
     renotify_minutes BIGINT NOT NULL DEFAULT 0,
+    quiet_from BIGINT,                        -- quiet hours, minutes of the day UTC: only critical alerts go out
+    quiet_to BIGINT,                          -- in them; the rest waits for their end
     enabled BIGINT NOT NULL DEFAULT 1,
     created_at BIGINT NOT NULL,
     UNIQUE (tenant_id, name)

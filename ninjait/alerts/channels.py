@@ -88,7 +88,7 @@ def _out(row: dict[str, Any]) -> dict[str, Any]:
 
 
 COLUMNS = ("id, tenant_id, name, kind, config, secrets, min_severity, notify_resolved, notify_flapping, "
-           "renotify_minutes, enabled, created_at")
+           "renotify_minutes, quiet_from, quiet_to, enabled, created_at")
 
 
 def _rules(data: dict[str, Any]) -> dict[str, Any]:
@@ -101,7 +101,12 @@ def _rules(data: dict[str, Any]) -> dict[str, Any]:
     name = str(data.get("name", "")).strip()
     if not 1 <= len(name) <= 100:
         raise Invalid("name must be 1 to 100 characters", field="name")
-    return {"name": name, "min_severity": severity, "notify_resolved": int(bool(data.get("notify_resolved", True))),
+    quiet = (data.get("quiet_from"), data.get("quiet_to"))
+    if (quiet[0] is None) != (quiet[1] is None) or any(
+            q is not None and (not isinstance(q, int) or not 0 <= q < 1440) for q in quiet):
+        raise Invalid("quiet_from and quiet_to are minutes of the day (0-1439, UTC), both or neither",
+                      field="quiet_from")
+    return {"name": name, "min_severity": severity, "quiet_from": quiet[0], "quiet_to": quiet[1], "notify_resolved": int(bool(data.get("notify_resolved", True))),
             "notify_flapping": int(bool(data.get("notify_flapping", False))), "renotify_minutes": renotify,
             "enabled": int(bool(data.get("enabled", True)))}
 
@@ -122,10 +127,11 @@ def create_channel(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any]
             raise Conflict(f"a channel named {rules['name']!r} exists", field="name")
         return int(c.value(
             "INSERT INTO notification_channels (tenant_id, name, kind, config, secrets, min_severity, notify_resolved, "
-            "notify_flapping, renotify_minutes, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "RETURNING id", (p.tenant_id, rules["name"], kind, json.dumps(config), _seal(rt, p.tenant_id, secrets),
-                             rules["min_severity"], rules["notify_resolved"], rules["notify_flapping"],
-                             rules["renotify_minutes"], rules["enabled"], now)))
+            "notify_flapping, renotify_minutes, quiet_from, quiet_to, enabled, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (p.tenant_id, rules["name"], kind, json.dumps(config), _seal(rt, p.tenant_id, secrets),
+             rules["min_severity"], rules["notify_resolved"], rules["notify_flapping"], rules["renotify_minutes"],
+             rules["quiet_from"], rules["quiet_to"], rules["enabled"], now)))
 
     channel_id = rt.db.write(write)
     rt.bus.emit("notification_channel.created", p.tenant_id, actor.as_dict(), object_type="notification_channel",
@@ -165,11 +171,11 @@ def update_channel(rt: Runtime, p: Principal, actor: Actor, channel_id: int, dat
         if clash:
             raise Conflict(f"a channel named {rules['name']!r} exists", field="name")
         c.execute("UPDATE notification_channels SET name = ?, config = ?, secrets = ?, min_severity = ?, "
-                  "notify_resolved = ?, notify_flapping = ?, renotify_minutes = ?, enabled = ? "
-                  "WHERE tenant_id = ? AND id = ?",
+                  "notify_resolved = ?, notify_flapping = ?, renotify_minutes = ?, quiet_from = ?, quiet_to = ?, "
+                  "enabled = ? WHERE tenant_id = ? AND id = ?",
                   (rules["name"], json.dumps(config), _seal(rt, p.tenant_id, secrets), rules["min_severity"],
-                   rules["notify_resolved"], rules["notify_flapping"], rules["renotify_minutes"], rules["enabled"],
-                   p.tenant_id, channel_id))
+                   rules["notify_resolved"], rules["notify_flapping"], rules["renotify_minutes"], rules["quiet_from"],
+                   rules["quiet_to"], rules["enabled"], p.tenant_id, channel_id))
 
     rt.db.write(write)
     rt.bus.emit("notification_channel.updated", p.tenant_id, actor.as_dict(), object_type="notification_channel",
@@ -189,12 +195,28 @@ def delete_channel(rt: Runtime, p: Principal, actor: Actor, channel_id: int) -> 
 
 # --- the outbox -----------------------------------------------------------------------------------
 
-def enqueue(c: Any, tenant_id: int, channel_id: int, alert_id: int | None, message: Message) -> int:
+def quiet_until(quiet_from: int | None, quiet_to: int | None, now: float) -> int | None:
+    """The end of the quiet hours ``now`` lies in (epoch seconds), or None when it lies outside them. The
+    hours may span midnight (22:00 to 07:00)."""
+    if quiet_from is None or quiet_to is None or quiet_from == quiet_to:
+        return None
+    midnight = int(now) - int(now) % 86400
+    minute = (int(now) - midnight) // 60
+    inside = quiet_from <= minute < quiet_to if quiet_from < quiet_to else minute >= quiet_from or minute < quiet_to
+    if not inside:
+        return None
+    end = midnight + quiet_to * 60
+    return end if end > now else end + 86400
+
+
+def enqueue(c: Any, tenant_id: int, channel_id: int, alert_id: int | None, message: Message,
+            not_before: int | None = None) -> int:
     now = int(time.time())
     return int(c.value(
         "INSERT INTO notification_deliveries (tenant_id, channel_id, alert_id, event, message, next_attempt_at, "
         "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (tenant_id, channel_id, alert_id, message.event, json.dumps(message.as_dict()), now, now)))
+        (tenant_id, channel_id, alert_id, message.event, json.dumps(message.as_dict()), max(now, not_before or 0),
+         now)))
 
 
 def enqueue_direct(c: Any, tenant_id: int, alert_id: int, kind: str, to: str, message: Message) -> int:

@@ -29,11 +29,21 @@ def _kinds(request: Req) -> list[Any]:
     return sorted(channels.catalogue(rt(request)).values(), key=lambda c: c.label)
 
 
+def _minutes(hhmm: str) -> int | None:
+    """"22:30" -> 1350; "" -> None; anything else -> -1 (the service refuses it with a message)."""
+    if not hhmm:
+        return None
+    hours, _, minutes = hhmm.partition(":")
+    return int(hours) * 60 + int(minutes) if hours.isdigit() and minutes.isdigit() else -1
+
+
 def _from_form(request: Req, data: dict[str, Any], kind: str) -> dict[str, Any]:
     channel = channels.catalogue(rt(request)).get(kind)
     settings = {f.name: field(data, f"setting_{f.name}", 2000) for f in (channel.fields if channel else ())}
     renotify = field(data, "renotify_minutes", 10)
+    quiet = [_minutes(field(data, key, 5)) for key in ("quiet_from", "quiet_to")]
     return {"name": field(data, "name", 100), "kind": kind, "settings": settings,
+            "quiet_from": quiet[0], "quiet_to": quiet[1],
             "min_severity": field(data, "min_severity", 20) or "warning",
             "renotify_minutes": int(renotify) if renotify.isdigit() else -1,
             **{flag: field(data, flag, 5) == "on" for flag in FLAGS}}

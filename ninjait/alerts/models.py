@@ -97,6 +97,8 @@ class NotificationChannel(Struct):
     notify_resolved: bool
     notify_flapping: bool
     renotify_minutes: int
+    quiet_from: int | None
+    quiet_to: int | None
     enabled: bool
     created_at: int
 
@@ -109,6 +111,8 @@ class NotificationChannelIn(Struct, forbid_unknown_fields=True):
     notify_resolved: bool = True
     notify_flapping: bool = False
     renotify_minutes: Annotated[int, Meta(ge=0, le=10080)] = 0
+    quiet_from: Annotated[int, Meta(ge=0, le=1439)] | None = None
+    quiet_to: Annotated[int, Meta(ge=0, le=1439)] | None = None
     enabled: bool = True
 
 
@@ -120,6 +124,8 @@ class NotificationChannelUpdate(Struct):
     notify_resolved: bool | None = None
     notify_flapping: bool | None = None
     renotify_minutes: Annotated[int, Meta(ge=0, le=10080)] | None = None
+    quiet_from: Annotated[int, Meta(ge=0, le=1439)] | None = None
+    quiet_to: Annotated[int, Meta(ge=0, le=1439)] | None = None
     enabled: bool | None = None
 
 

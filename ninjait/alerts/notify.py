@@ -40,7 +40,7 @@ def message_for(rt: Runtime, alert: dict[str, Any], event: str) -> Message:
 def _matching(c: Any, alert: dict[str, Any], event: str) -> list[dict[str, Any]]:
     if alert["in_maintenance"] or incidents.folded(c, alert):
         return []  # raised during a maintenance window, or an earlier member of its incident speaks for it
-    rows = c.all("SELECT id, min_severity, notify_resolved, notify_flapping FROM notification_channels "
+    rows = c.all("SELECT id, min_severity, notify_resolved, notify_flapping, quiet_from, quiet_to FROM notification_channels "
                  "WHERE tenant_id = ? AND enabled = 1 ORDER BY id", (alert["tenant_id"],))
     chosen = []
     for ch in rows:
@@ -65,8 +65,13 @@ def route(rt: Runtime, alert_id: int, event: str) -> list[int]:
         if alert is None:
             return []
         message = message_for(rt, alert, event)
-        return [channels.enqueue(c, alert["tenant_id"], ch["id"], alert_id, message) for ch in
-                _matching(c, alert, event)]
+        now = time.time()
+        made = []
+        for ch in _matching(c, alert, event):
+            # In a channel's quiet hours only critical alerts go out; the rest wait for the hours to end.
+            wait = None if alert["severity"] == "critical" else channels.quiet_until(ch["quiet_from"], ch["quiet_to"], now)
+            made.append(channels.enqueue(c, alert["tenant_id"], ch["id"], alert_id, message, not_before=wait))
+        return made
 
     return rt.db.write(write)
 

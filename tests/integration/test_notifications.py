@@ -361,3 +361,30 @@ def test_the_same_rule_on_many_devices_is_one_incident_and_one_message(rt, recei
     send_due(rt)
     resolved = [r.json()["text"] for r in receiver.at("/slack")[2:]]
     assert len(resolved) == 1 and "branch-pc-0" in resolved[0]  # the resolution of the one that was sent
+
+
+def test_quiet_hours_hold_back_all_but_critical_alerts_until_they_end(rt, receiver) -> None:  # type: ignore[no-untyped-def]
+    now = time.time()
+    minute = int(now) % 86400 // 60
+    # Quiet from an hour ago until an hour from now (wrapping midnight when it must).
+    quiet = channel(rt, "slack", {"url": f"{receiver.url}/quiet"}, min_severity="info",
+                    quiet_from=(minute - 60) % 1440, quiet_to=(minute + 60) % 1440)
+    warn, crit = device(rt, "ws-1"), device(rt, "srv-1", site=2)  # two organizations: two incidents
+    goes(rt, warn, "overdue")  # warning: waits
+    goes(rt, crit, "offline")  # critical: goes now
+    send_due(rt, now + 1)
+    assert [r.json()["text"].split(":")[0] for r in receiver.at("/quiet")] == ["[CRITICAL] srv-1 is offline"]
+    waiting = [d for d in channels.deliveries(rt, admin(), quiet) if d["status"] == "queued"]
+    assert len(waiting) == 1 and 3500 <= waiting[0]["next_attempt_at"] - now <= 3660
+    send_due(rt, now + 3700)
+    assert len(receiver.at("/quiet")) == 2 and "ws-1" in receiver.at("/quiet")[1].json()["text"]
+    with pytest.raises(Invalid):
+        channel(rt, "slack", {"url": f"{receiver.url}/x"}, quiet_from=600)  # both or neither
+
+
+def test_quiet_hours_may_span_midnight() -> None:
+    day = 1_800_000_000 - 1_800_000_000 % 86400
+    assert channels.quiet_until(22 * 60, 7 * 60, day + 23 * 3600) == day + 86400 + 7 * 3600
+    assert channels.quiet_until(22 * 60, 7 * 60, day + 3 * 3600) == day + 7 * 3600
+    assert channels.quiet_until(22 * 60, 7 * 60, day + 12 * 3600) is None
+    assert channels.quiet_until(None, None, day) is None
