@@ -19,6 +19,7 @@ from ninjait.agents import api as agents_api, gateway_api, views as agents_views
 from ninjait.audit import api as audit_api, views as audit_views
 from ninjait.backup import api as backup_api, views as backup_views
 from ninjait.monitoring import api as monitoring_api
+from ninjait.monitoring.checks import api as checks_api, views as checks_views
 from ninjait.dashboard import views as dashboard_views
 from ninjait.identity import (
     admin_views as identity_admin_views, api as identity_api, sso_views as identity_sso_views, views as identity_views,
@@ -59,7 +60,8 @@ def create_app(runtime: Runtime) -> Litestar:
             *identity_sso_views.route_handlers,
             *audit_api.route_handlers, *audit_views.route_handlers,
             *gateway_api.route_handlers, *agents_api.route_handlers, *agents_views.route_handlers,
-            *monitoring_api.route_handlers, *backup_api.route_handlers, *backup_views.route_handlers,
+            *monitoring_api.route_handlers, *checks_api.route_handlers, *checks_views.route_handlers,
+            *backup_api.route_handlers, *backup_views.route_handlers,
         ],
         guards=[access_guard],
         state=State({"runtime": runtime}),

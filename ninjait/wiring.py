@@ -22,7 +22,15 @@ def load_tasks() -> None:
     """Import every domain's tasks so the consumer knows them (periodic ones included)."""
     import ninjait.backup.tasks  # noqa: F401
     import ninjait.identity.tasks  # noqa: F401
+    import ninjait.monitoring.checks.tasks  # noqa: F401
     import ninjait.monitoring.tasks  # noqa: F401
+
+
+def start_loops(runtime: Runtime) -> list[Any]:
+    """Loops that must run more often than once a minute (Huey's finest schedule); each has stop()."""
+    from ninjait.monitoring.checks.evaluate import Ticker
+
+    return [Ticker(runtime).start()]
 
 
 def control_handlers(runtime: Runtime) -> dict[str, Any]:
