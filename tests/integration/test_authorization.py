@@ -84,7 +84,7 @@ def test_it_refuses_requests_without_a_session(world_app, method: str, path: str
     app, _ = world_app
     url = fill(path, {"org_id": 1, "site_id": 1, "user_id": 1, "role_id": 1, "token_id": 1, "handle": "x" * 16,
                       "device_id": 1, "command_id": 1, "enrollment_token_id": 1, "action": "approve",
-                      "backup_name": BACKUP})
+                      "backup_name": BACKUP, "check_id": 1})
     with app.client() as client:
         r = client.request(method, url, **body_for(method, path))
     if path.startswith("/api/"):
@@ -110,7 +110,7 @@ def test_read_only_users_cannot_change_anything(world_app, read_only, method: st
     url = fill(path, {"org_id": world.orgs["a"], "site_id": world.sites["a"],
                       "user_id": world.people["a-technician"].user_id, "role_id": 5, "token_id": 1,
                       "handle": "x" * 16, "device_id": 1, "command_id": 1, "enrollment_token_id": 1,
-                      "action": "approve", "backup_name": BACKUP})
+                      "action": "approve", "backup_name": BACKUP, "check_id": 1})
     r = read_only.request(method, url, **body_for(method, path))
     assert r.status_code == 403, (method, url, r.status_code, r.text[:200])
 
@@ -130,10 +130,12 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
     assert enrolled.status_code == 200, enrolled.text
     device = max(admin.get("/api/v1/devices").json(), key=lambda d: d["id"])
     command = admin.post(f"/api/v1/devices/{device['id']}/commands", json={"kind": "refresh_inventory"}).json()
+    check = admin.post("/api/v1/checks", json={"name": "CPU", "kind": "cpu", "scope_kind": "tenant",
+                                               "params": {"threshold": 90}}).json()
     yield {"org_id": world.orgs["a"], "site_id": world.sites["a"], "user_id": world.people["a-technician"].user_id,
            "role_id": role["id"], "token_id": token["id"], "handle": session["id"], "device_id": device["id"],
            "command_id": command["id"], "enrollment_token_id": enrollment["id"], "action": "approve",
-           "backup_name": BACKUP}
+           "backup_name": BACKUP, "check_id": check["id"]}
     admin.close()
 
 
@@ -173,5 +175,6 @@ def test_tenant_a_objects_survived_the_intruder(world_app, objects_of_a) -> None
         command = admin.get(f"/api/v1/commands/{objects_of_a['command_id']}").json()
         assert command["status"] == "queued"
         assert admin.get(f"/api/v1/enrollment-tokens/{objects_of_a['enrollment_token_id']}").json()["state"] == "used up"
+        assert admin.get(f"/api/v1/checks/{objects_of_a['check_id']}").json()["name"] == "CPU"
     finally:
         admin.close()

@@ -278,3 +278,63 @@ def test_reading_the_same_samples_twice_changes_nothing(rt) -> None:  # type: ig
     evaluate.evaluator(rt).mark = 0  # as after a restart, or PostgreSQL's overlap
     evaluate.run_pass(rt)
     assert state(rt, d, check)["state"] == "unknown"  # one failure observed, not two
+
+
+# --- probes from the appliance, against servers this test starts on 127.0.0.1 ---------------------
+
+@pytest.fixture
+def web():  # type: ignore[no-untyped-def]
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            code = 200 if self.path.startswith("/ok") else 503
+            body = b"all systems nominal" if code == 200 else b"down for maintenance"
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_appliance_probes_pass_and_fail(rt, web) -> None:  # type: ignore[no-untyped-def]
+    from ninjait.monitoring.checks import probes
+
+    d = Device(rt)
+    base = f"http://127.0.0.1:{web}"
+    checks = {
+        "tcp ok": make(rt, "tcp", {"host": "127.0.0.1", "port": web}),
+        "tcp closed": make(rt, "tcp", {"host": "127.0.0.1", "port": closed_port(), "timeout": 2}),
+        "http ok": make(rt, "http", {"url": base + "/ok", "contains": "nominal"}),
+        "http status": make(rt, "http", {"url": base + "/down"}),
+        "http body": make(rt, "http", {"url": base + "/ok", "contains": "banana"}),
+        "ping ok": make(rt, "ping", {"host": "127.0.0.1", "timeout": 2}),
+        # .invalid never resolves (RFC 6761): the probe fails without leaving the machine.
+        "ping unknown": make(rt, "ping", {"host": "no-such-host.invalid", "timeout": 2}),
+    }
+    result = probes.probe_pass(rt)
+    assert result.evaluated == len(checks)
+    states = {name: state(rt, d, c) for name, c in checks.items()}
+    assert {n: s["state"] for n, s in states.items()} == {
+        "tcp ok": "passing", "tcp closed": "failing", "http ok": "passing", "http status": "failing",
+        "http body": "failing", "ping ok": "passing", "ping unknown": "failing"}
+    assert "answered 503, expected 200" in states["http status"]["message"]
+    assert "without “banana”" in states["http body"]["message"]
+    assert probes.probe_pass(rt).evaluated == 0  # not due again before the interval

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from ninjait.core.errors import ServiceError
@@ -77,7 +77,7 @@ def _scope_labels(request: Req) -> dict[str, str]:
 
 
 @get("/checks", opt=READ, include_in_schema=False, sync_to_thread=True)
-def checks_page(request: Req, scope_kind: Annotated[str, Parameter(query="scope_kind")] = "") -> Template:
+def checks_page(request: Req, scope_kind: FromQuery[str] = "") -> Template:
     p = principal_of(request)
     error, rows = "", []
     try:
@@ -98,7 +98,7 @@ def _form_page(request: Req, form: dict[str, Any], *, check_id: int | None = Non
 
 
 @get("/checks/new", opt=WRITE, include_in_schema=False, sync_to_thread=True)
-def new_check(request: Req, kind: Annotated[str, Parameter(query="kind")] = "cpu") -> Template:
+def new_check(request: Req, kind: FromQuery[str] = "cpu") -> Template:
     kind = kind if kind in kinds.KINDS else "cpu"
     form = {"kind": kind, "name": kinds.KINDS[kind].label, "scope": "tenant", "scope_id": "", "severity": "warning",
             "interval_seconds": 60, "fail_after": 1, "recover_after": 1, "enabled": True,
@@ -199,7 +199,7 @@ def delete_check(request: Req, check_id: FromPath[int]) -> Response[Any]:
 
 @get("/checks/{check_id:int}/results", opt=READ, include_in_schema=False, sync_to_thread=True)
 def results_page(request: Req, check_id: FromPath[int],
-                 device_id: Annotated[int | None, Parameter(query="device_id")] = None) -> Template:
+                 device_id: FromQuery[int | None] = None) -> Template:
     p = principal_of(request)
     check = service.get_check(rt(request), p, check_id)
     rows = service.results(rt(request), p, check_id, device_id, 200)
