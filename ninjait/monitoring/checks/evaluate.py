@@ -67,14 +67,19 @@ def publish(rt: Runtime, changes: list[tuple[int, Change]]) -> None:
                     object_id=change.payload["device_id"], **change.payload)
 
 
-def _read_new(rt: Runtime, ev: Evaluator, metrics: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _read_new(rt: Runtime, ev: Evaluator) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+    """Samples of the metrics checks use and agent reports, since the last pass; and the new watermark."""
     with rt.db.read() as c:
+        metrics = sorted(store.metrics_in_use(c) & set(kinds.METRICS))
+        upto = store.max_sample_id(c)
         if rt.db.backend == "postgresql":
-            samples = store.samples_received_since(c, int(time.time()) - PG_OVERLAP, metrics)
+            samples = store.samples_received_since(c, int(time.time()) - PG_OVERLAP, metrics) if metrics else []
         else:
-            samples = store.samples_after(c, ev.mark, metrics, PASS_LIMIT)
+            samples = store.samples_after(c, ev.mark, upto, metrics, PASS_LIMIT) if metrics else []
+            if len(samples) == PASS_LIMIT:
+                upto = samples[-1]["id"]  # the rest in the next pass
         reports = store.reports(c, PASS_LIMIT)
-    return samples, reports
+    return samples, reports, upto
 
 
 def _report_observation(check: dict[str, Any], device: dict[str, Any], r: dict[str, Any]) -> Observation:
@@ -90,9 +95,9 @@ def run_pass(rt: Runtime, now: float | None = None) -> PassResult:
 
 
 def _run_pass(rt: Runtime, ev: Evaluator, now: int) -> PassResult:
-    metrics = list(kinds.METRICS)
-    samples, reports = _read_new(rt, ev, metrics)
+    samples, reports, upto = _read_new(rt, ev)
     if not samples and not reports:
+        ev.mark = max(ev.mark, upto)
         return PassResult()
     per_device: dict[int, list[observe.Sample]] = {}
     for s in samples:
@@ -134,14 +139,13 @@ def _run_pass(rt: Runtime, ev: Evaluator, now: int) -> PassResult:
     last_report = reports[-1]["id"] if reports else 0
 
     def write(c: Any) -> list[tuple[int, Change]]:
-        changes = states.apply(c, observations, now)
+        changes = states.apply(c, observations, now, known)
         if last_report:
             store.delete_reports(c, last_report)
         return changes
 
     changes = rt.db.write(write)
-    if samples and rt.db.backend != "postgresql":
-        ev.mark = max(ev.mark, samples[-1]["id"])
+    ev.mark = max(ev.mark, upto)
     publish(rt, changes)
     return PassResult(len(devices), len(observations), len(changes))
 

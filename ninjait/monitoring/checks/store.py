@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -126,9 +127,20 @@ def inventory(c: Conn, device_id: int) -> str:
 
 # --- what arrived since the last pass ---------------------------------------------------------------
 
-def samples_after(c: Conn, mark: int, metrics: Sequence[str], limit: int) -> list[Row]:
+def samples_after(c: Conn, mark: int, upto: int, metrics: Sequence[str], limit: int) -> list[Row]:
     return c.all(f"SELECT id, tenant_id, device_id, ts, metric, instance, value FROM metric_samples WHERE id > ? "
-                 f"AND metric IN ({','.join('?' * len(metrics))}) ORDER BY id LIMIT ?", [mark, *metrics, limit])
+                 f"AND id <= ? AND metric IN ({','.join('?' * len(metrics))}) ORDER BY id LIMIT ?",
+                 [mark, upto, *metrics, limit])
+
+
+def metrics_in_use(c: Conn) -> set[str]:
+    """The metrics enabled server-evaluated checks look at: a pass reads only those samples."""
+    fixed = {"cpu": "cpu_percent", "memory": "mem_percent", "disk": "disk_used_percent"}
+    out = set()
+    for r in c.all("SELECT DISTINCT kind, params FROM checks WHERE enabled = 1 AND kind IN ('cpu', 'memory', 'disk', "
+                   "'metric')"):
+        out.add(fixed.get(r["kind"]) or json.loads(r["params"]).get("metric", ""))
+    return out
 
 
 def samples_received_since(c: Conn, since: int, metrics: Sequence[str]) -> list[Row]:
