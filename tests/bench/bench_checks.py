@@ -38,6 +38,7 @@ from ninjait.core import runtime as rt_mod  # noqa: E402
 from ninjait.identity.principal import SYSTEM  # noqa: E402
 from ninjait.monitoring.checks import evaluate, service  # noqa: E402
 from ninjait.settings import Settings  # noqa: E402
+from ninjait.wiring import connect_subscribers  # noqa: E402
 from tests.support.identity import admin_principal  # noqa: E402
 
 CHECKS = [("cpu", {"threshold": 90, "minutes": 0}), ("memory", {"threshold": 95}),
@@ -148,6 +149,7 @@ def main() -> None:
     data_dir.mkdir(parents=True)
     rt = rt_mod.start(Settings(data_dir=data_dir, database_url=args.database_url))
     rt.started_at = time.time() - 86400
+    connect_subscribers(rt)  # events are audited, as in the appliance: part of a failing pass's cost
     try:
         agents = seed(rt, args.devices)
         figures = {"backend": rt.db.backend, "devices": args.devices, "checks_per_device": len(CHECKS),
