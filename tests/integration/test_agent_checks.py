@@ -18,19 +18,10 @@ import pytest
 
 from tests.support.agent import AgentProcess, fingerprint, wait_until
 from tests.support.appliance import Appliance
-from tests.support.identity import Browser, World, start_world
+from tests.support.identity import Browser, World
 
 
-@pytest.fixture(scope="module")
-def world_app(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-              ) -> Iterator[tuple[Appliance, World]]:
-    from tests.conftest import BACKEND
-
-    database_url = request.getfixturevalue("pg_server").new_database() if BACKEND == "postgresql" else ""
-    app, world = start_world(tmp_path_factory.mktemp("agent-checks") / "data", database_url,
-                             env={"NINJAIT_CHECK_EVALUATE_SECONDS": "1"})
-    yield app, world
-    app.stop()
+APPLIANCE_ENV = {"NINJAIT_CHECK_EVALUATE_SECONDS": "1"}  # the evaluator's loop, quicker than by default
 
 
 @pytest.fixture(scope="module")

@@ -15,19 +15,10 @@ from ninjait_agent import wire
 from tests.support.agent import wait_until
 from tests.support.appliance import Appliance
 from tests.support.fake_agents import FakeAgent, check_report, enroll, sample
-from tests.support.identity import Browser, World, start_world
+from tests.support.identity import Browser
 
 
-@pytest.fixture(scope="module")
-def world_app(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-              ) -> Iterator[tuple[Appliance, World]]:
-    from tests.conftest import BACKEND
-
-    database_url = request.getfixturevalue("pg_server").new_database() if BACKEND == "postgresql" else ""
-    app, world = start_world(tmp_path_factory.mktemp("checks") / "data", database_url,
-                             env={"NINJAIT_CHECK_EVALUATE_SECONDS": "1"})
-    yield app, world
-    app.stop()
+APPLIANCE_ENV = {"NINJAIT_CHECK_EVALUATE_SECONDS": "1"}  # the evaluator's loop, quicker than by default
 
 
 @pytest.fixture(scope="module")
