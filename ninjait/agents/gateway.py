@@ -73,7 +73,9 @@ class Stored:
 
 def report_rows(agent: service.AgentIdentity, reports: list[wire.CheckReport]) -> list[tuple[Any, ...]]:
     """Agent-side check results, stored as they came; the check evaluator applies them in its next pass."""
-    return [(agent.tenant_id, agent.device_id, r.check_id, r.ts, r.status, r.value, r.message) for r in reports]
+    now = time.time()  # a result dated in the future (a wrong clock) counts as received now
+    return [(agent.tenant_id, agent.device_id, r.check_id, min(r.ts, now), r.status, r.value, r.message)
+            for r in reports]
 
 
 def ingest(c: Conn, agent: service.AgentIdentity, batch: wire.CheckIn, rows: list[tuple[Any, ...]],

@@ -338,3 +338,17 @@ def test_appliance_probes_pass_and_fail(rt, web) -> None:  # type: ignore[no-unt
     assert "answered 503, expected 200" in states["http status"]["message"]
     assert "without “banana”" in states["http body"]["message"]
     assert probes.probe_pass(rt).evaluated == 0  # not due again before the interval
+
+
+def test_a_sample_from_a_clock_in_the_future_does_not_hold_back_later_ones(rt) -> None:  # type: ignore[no-untyped-def]
+    d = Device(rt)
+    check = make(rt, "cpu", {"threshold": 90})
+    now = time.time()
+    d.send(sample(now + 86400, cpu=10))  # the endpoint's clock is a day ahead
+    evaluate.run_pass(rt, now=now)
+    assert state(rt, d, check)["state"] == "passing"
+    d.send(sample(now + 200, cpu=99))  # put right, and received three minutes later: this one counts
+    rt.db.write(lambda c: c.execute("UPDATE metric_samples SET received_at = received_at + 180 WHERE ts = ?",
+                                    (now + 200,)))
+    evaluate.run_pass(rt, now=now + 180)
+    assert state(rt, d, check)["state"] == "failing"

@@ -25,6 +25,7 @@ PASS_LIMIT = 500_000  # samples per pass; the rest wait for the next one
 # On PostgreSQL concurrent check-ins may commit out of id order: re-read what was received in the
 # last seconds too (observations older than the state's newest are ignored, so this is harmless).
 PG_OVERLAP = 30
+CLOCK_SKEW = 60  # seconds an agent's sample may claim to be ahead of the appliance
 
 
 @dataclass
@@ -101,7 +102,10 @@ def _run_pass(rt: Runtime, ev: Evaluator, now: int) -> PassResult:
         return PassResult()
     per_device: dict[int, list[observe.Sample]] = {}
     for s in samples:
-        per_device.setdefault(s["device_id"], []).append((s["ts"], s["metric"], s["instance"], s["value"]))
+        # A sample dated in the future (a wrong clock on the endpoint) counts as received: otherwise it
+        # would hold back every later sample once the clock is put right.
+        ts = min(s["ts"], s["received_at"] + CLOCK_SKEW)
+        per_device.setdefault(s["device_id"], []).append((ts, s["metric"], s["instance"], s["value"]))
     reports_of: dict[int, list[dict[str, Any]]] = {}
     for r in reports:
         reports_of.setdefault(r["device_id"], []).append(r)

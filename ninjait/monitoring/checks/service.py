@@ -102,11 +102,12 @@ def _clean(rt: Runtime, p: Principal, data: dict[str, Any]) -> dict[str, Any]:
     excluded = data.get("exclude_device_ids") or []
     if len(excluded) > 10_000:
         raise Invalid("at most 10000 excluded devices", field="exclude_device_ids")
-    for device_id in excluded:
-        try:
-            devices.get_device(rt, p, device_id)
-        except NotFound:
-            raise Invalid(f"exclude_device_ids: device {device_id} not found", field="exclude_device_ids") from None
+    if excluded:
+        with rt.db.read() as c:
+            orgs = store.device_organizations(c, p.tenant_id, sorted(set(excluded)))
+        for device_id in excluded:
+            if not p.can("devices.read", orgs.get(device_id)) or device_id not in orgs:
+                raise Invalid(f"exclude_device_ids: device {device_id} not found", field="exclude_device_ids")
     return {"name": name, "kind": kind, "run_from": run_from, "params": kinds.clean_params(kind, data.get("params") or {}),
             "severity": data["severity"], "interval_seconds": interval, "fail_after": data["fail_after"],
             "recover_after": data["recover_after"], "enabled": bool(data.get("enabled", True)),

@@ -105,6 +105,17 @@ def devices_by_id(c: Conn, device_ids: Sequence[int]) -> dict[int, Row]:
     return out
 
 
+def device_organizations(c: Conn, tenant_id: int, device_ids: Sequence[int]) -> dict[int, int]:
+    """device id -> organization, for the tenant's devices among the ids."""
+    out: dict[int, int] = {}
+    for start in range(0, len(device_ids), 500):
+        chunk = list(device_ids[start:start + 500])
+        for r in c.all(f"SELECT id, organization_id FROM devices WHERE tenant_id = ? AND id IN "
+                       f"({','.join('?' * len(chunk))})", [tenant_id, *chunk]):
+            out[r["id"]] = r["organization_id"]
+    return out
+
+
 def devices_of_tenants(c: Conn, tenant_ids: Iterable[int]) -> list[Row]:
     ids = sorted(set(tenant_ids))
     if not ids:
@@ -128,8 +139,8 @@ def inventory(c: Conn, device_id: int) -> str:
 # --- what arrived since the last pass ---------------------------------------------------------------
 
 def samples_after(c: Conn, mark: int, upto: int, metrics: Sequence[str], limit: int) -> list[Row]:
-    return c.all(f"SELECT id, tenant_id, device_id, ts, metric, instance, value FROM metric_samples WHERE id > ? "
-                 f"AND id <= ? AND metric IN ({','.join('?' * len(metrics))}) ORDER BY id LIMIT ?",
+    return c.all(f"SELECT id, tenant_id, device_id, ts, metric, instance, value, received_at FROM metric_samples "
+                 f"WHERE id > ? AND id <= ? AND metric IN ({','.join('?' * len(metrics))}) ORDER BY id LIMIT ?",
                  [mark, upto, *metrics, limit])
 
 
@@ -144,7 +155,7 @@ def metrics_in_use(c: Conn) -> set[str]:
 
 
 def samples_received_since(c: Conn, since: int, metrics: Sequence[str]) -> list[Row]:
-    return c.all(f"SELECT id, tenant_id, device_id, ts, metric, instance, value FROM metric_samples "
+    return c.all(f"SELECT id, tenant_id, device_id, ts, metric, instance, value, received_at FROM metric_samples "
                  f"WHERE received_at >= ? AND metric IN ({','.join('?' * len(metrics))}) ORDER BY ts, id",
                  [since, *metrics])
 
