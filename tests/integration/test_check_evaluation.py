@@ -352,3 +352,15 @@ def test_a_sample_from_a_clock_in_the_future_does_not_hold_back_later_ones(rt) -
                                     (now + 200,)))
     evaluate.run_pass(rt, now=now + 180)
     assert state(rt, d, check)["state"] == "failing"
+
+
+def test_states_of_devices_a_check_no_longer_covers_are_pruned(rt) -> None:  # type: ignore[no-untyped-def]
+    d = Device(rt)
+    check = make(rt, "cpu", {"threshold": 90}, scope="site", scope_id=1)
+    d.send(sample(time.time(), cpu=99))
+    evaluate.run_pass(rt)
+    assert service.list_checks(rt, admin_principal(1))[0]["states"] == {"failing": 1}
+    rt.db.write(lambda c: c.execute("UPDATE devices SET organization_id = 2, site_id = 2 WHERE id = ?", (d.id,)))
+    evaluate.purge(rt)
+    assert service.list_checks(rt, admin_principal(1))[0]["states"] == {}
+    assert check["id"] not in {c["id"] for c in service.device_checks(rt, admin_principal(1), d.id)}

@@ -285,3 +285,11 @@ def test_the_checks_page_form_and_device_card(world_app, people, agent) -> None:
     assert tech.get(f"/checks/{check['id']}/results").status_code == 200
     assert tech.post(f"/checks/{check['id']}/delete", data={"_csrf": tech.csrf}).status_code == 303
     assert tech.get(f"/api/v1/checks/{check['id']}").status_code == 404
+
+
+def test_a_read_only_user_sees_the_form_without_save(world_app, people) -> None:  # type: ignore[no-untyped-def]
+    check = new_check(people["a-organizationadmin"], name="look only", kind="cpu", params={"threshold": 90})
+    page = people["a-readonly"].get(f"/checks/{check['id']}")
+    assert page.status_code == 200 and "You may read this check, not change it." in page.text
+    assert "Delete this check" not in page.text
+    people["a-organizationadmin"].delete(f"/api/v1/checks/{check['id']}")

@@ -186,8 +186,21 @@ def offline_pass(rt: Runtime, now: float | None = None) -> PassResult:
 
 
 def purge(rt: Runtime, now: float | None = None) -> int:
+    """Results older than check_results_days; states of devices a check no longer covers (moved to another
+    site, excluded, left a group), so counts and the device card show only what applies."""
     now = time.time() if now is None else now
-    return rt.db.write(lambda c: store.purge_results(c, now - rt.settings.check_results_days * 86400))
+    with rt.db.read() as c:
+        checkset = scope.load(c)
+        devices = {d["id"]: d for d in store.devices_of_tenants(c, checkset.by_tenant)}
+        by_id = {ch["id"]: ch for ch in checkset.checks}
+        stale = [(check_id, device_id) for check_id, device_id in store.state_pairs(c, sorted(by_id))
+                 if device_id not in devices or not scope.applies(checkset, by_id[check_id], devices[device_id])]
+
+    def write(c: Any) -> int:
+        store.delete_states(c, stale)
+        return store.purge_results(c, now - rt.settings.check_results_days * 86400)
+
+    return rt.db.write(write)
 
 
 class Ticker:

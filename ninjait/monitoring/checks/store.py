@@ -242,6 +242,19 @@ def results(c: Conn, tenant_id: int, check_id: int, device_id: int | None, limit
                  f"WHERE {' AND '.join(where)} ORDER BY ts DESC, id DESC LIMIT ?", [*params, limit])
 
 
+def state_pairs(c: Conn, check_ids: Sequence[int]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start in range(0, len(check_ids), 500):
+        chunk = list(check_ids[start:start + 500])
+        out += [(r["check_id"], r["device_id"]) for r in c.all(
+            f"SELECT check_id, device_id FROM check_states WHERE check_id IN ({','.join('?' * len(chunk))})", chunk)]
+    return out
+
+
+def delete_states(c: Conn, pairs: Sequence[tuple[int, int]]) -> None:
+    c.executemany("DELETE FROM check_states WHERE check_id = ? AND device_id = ?", pairs)
+
+
 def purge_results(c: Conn, older_than: float) -> int:
     count = int(c.value("SELECT count(*) FROM check_results WHERE ts < ?", (older_than,)))
     if count:

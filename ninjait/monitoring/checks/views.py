@@ -92,7 +92,11 @@ def checks_page(request: Req, scope_kind: FromQuery[str] = "") -> Template:
 def _form_page(request: Req, form: dict[str, Any], *, check_id: int | None = None, status_code: int = 200,
                error: str = "", error_field: str = "") -> Template:
     kind = form["kind"]
+    p = principal_of(request)
+    org = form.get("organization_id")
+    can_write = p.organizations_for("checks.write") is None if org is None else p.can("checks.write", org)
     return page(request, "checks/form.html", status_code=status_code, active="checks", form=form, kind=kinds.KINDS[kind],
+                can_write=can_write or check_id is None,
                 fields=PARAM_FIELDS[kind], scopes=_scopes(request), check_id=check_id, error=error,
                 error_field=error_field, severities=kinds.SEVERITIES)
 
@@ -182,7 +186,8 @@ def update_check(request: Req, check_id: FromPath[int], data: FormData) -> Respo
     current = service.get_check(rt(request), p, check_id)
     clean, form = _parse(data, current["kind"])
     clean = {k: v for k, v in clean.items() if k not in ("scope_kind", "scope_id", "kind")}
-    form.update(scope=_form_of(current)["scope"], scope_id=current["scope_id"] or "")
+    form.update(scope=_form_of(current)["scope"], scope_id=current["scope_id"] or "",
+                organization_id=current["organization_id"])
     try:
         service.update_check(rt(request), p, actor_of(request), check_id, clean)
     except ServiceError as exc:
