@@ -202,6 +202,9 @@ def test_another_tenant_cannot_reach_checks(world_app, people, agent) -> None:  
         ("GET", f"/api/v1/devices/{device}/checks", None), ("GET", f"/checks/{check['id']}", None),
         ("POST", f"/checks/{check['id']}/delete", None), ("GET", f"/checks/{check['id']}/results", None),
         ("GET", f"/devices/{device}/checks", None),
+        ("PUT", f"/api/v1/checks/{check['id']}/exclusions/{device}", None),
+        ("DELETE", f"/api/v1/checks/{check['id']}/exclusions/{device}", None),
+        ("POST", f"/devices/{device}/checks/{check['id']}/exclude", None),
     ]:
         r = intruder.request(method, path, **({"json": body} if body else {}))
         assert r.status_code == 404, (method, path, r.status_code)
@@ -293,3 +296,23 @@ def test_a_read_only_user_sees_the_form_without_save(world_app, people) -> None:
     assert page.status_code == 200 and "You may read this check, not change it." in page.text
     assert "Delete this check" not in page.text
     people["a-organizationadmin"].delete(f"/api/v1/checks/{check['id']}")
+
+
+def test_a_device_is_taken_out_of_an_inherited_check_and_back(world_app, people, agent) -> None:  # type: ignore[no-untyped-def]
+    admin = people["a-organizationadmin"]
+    check = new_check(admin, name="inherited", kind="memory", params={"threshold": 95})
+    device = device_id(people, "checked-pc")
+    assert any(c["id"] == check["id"] for c in admin.get(f"/api/v1/devices/{device}/checks").json())
+    r = admin.request("PUT", f"/api/v1/checks/{check['id']}/exclusions/{device}")
+    assert r.status_code == 200 and r.json()["exclude_device_ids"] == [device]
+    assert all(c["id"] != check["id"] for c in admin.get(f"/api/v1/devices/{device}/checks").json())
+    r = admin.delete(f"/api/v1/checks/{check['id']}/exclusions/{device}")
+    assert r.status_code == 200 and r.json()["exclude_device_ids"] == []
+    card = people["a-technician"].get(f"/devices/{device}/checks").text
+    assert f"/devices/{device}/checks/{check['id']}/exclude" in card
+    assert "Exclude this device" not in people["a-readonly"].get(f"/devices/{device}/checks").text
+    r = people["a-technician"].post(f"/devices/{device}/checks/{check['id']}/exclude",
+                                    data={"_csrf": people["a-technician"].csrf})
+    assert r.status_code == 303
+    assert admin.get(f"/api/v1/checks/{check['id']}").json()["exclude_device_ids"] == [device]
+    admin.delete(f"/api/v1/checks/{check['id']}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
@@ -53,6 +53,17 @@ class CheckController(Controller):
     @delete("/{check_id:int}", opt=WRITE, sync_to_thread=True, status_code=HTTP_204_NO_CONTENT)
     def remove(self, request: Req, check_id: FromPath[int]) -> None:
         service.delete_check(rt(request), principal_of(request), actor_of(request), check_id)
+
+    @put("/{check_id:int}/exclusions/{device_id:int}", opt=WRITE, sync_to_thread=True)
+    def exclude(self, request: Req, check_id: FromPath[int], device_id: FromPath[int]) -> Check:
+        """The device no longer gets this check (its state is dropped), whichever scope it inherits it from."""
+        row = service.set_excluded(rt(request), principal_of(request), actor_of(request), check_id, device_id, True)
+        return convert(row, Check)  # type: ignore[return-value]
+
+    @delete("/{check_id:int}/exclusions/{device_id:int}", opt=WRITE, sync_to_thread=True, status_code=200)
+    def include(self, request: Req, check_id: FromPath[int], device_id: FromPath[int]) -> Check:
+        row = service.set_excluded(rt(request), principal_of(request), actor_of(request), check_id, device_id, False)
+        return convert(row, Check)  # type: ignore[return-value]
 
     @get("/{check_id:int}/results", opt=READ, sync_to_thread=True)
     def results(self, request: Req, check_id: FromPath[int], device_id: FromQuery[int | None] = None,

@@ -173,6 +173,28 @@ def update_check(rt: Runtime, p: Principal, actor: Actor, check_id: int, changes
     return get_check(rt, p, check_id)
 
 
+def set_excluded(rt: Runtime, p: Principal, actor: Actor, check_id: int, device_id: int, excluded: bool
+                 ) -> dict[str, Any]:
+    """Take one device out of a check it inherits (or put it back): the device-level override."""
+    check = get_check(rt, p, check_id, WRITE)
+    devices.get_device(rt, p, device_id)
+
+    def write(c: Any) -> None:
+        if excluded:
+            c.execute("INSERT INTO check_exclusions (check_id, tenant_id, device_id) VALUES (?, ?, ?) "
+                      "ON CONFLICT (check_id, device_id) DO NOTHING", (check_id, p.tenant_id, device_id))
+            c.execute("DELETE FROM check_states WHERE check_id = ? AND device_id = ?", (check_id, device_id))
+        else:
+            c.execute("DELETE FROM check_exclusions WHERE check_id = ? AND tenant_id = ? AND device_id = ?",
+                      (check_id, p.tenant_id, device_id))
+
+    rt.db.write(write)
+    _changed(rt, p.tenant_id)
+    rt.bus.emit("check.device_excluded" if excluded else "check.device_included", p.tenant_id, actor.as_dict(),
+                object_type="check", object_id=check_id, summary={"name": check["name"], "device_id": device_id})
+    return get_check(rt, p, check_id)
+
+
 def delete_check(rt: Runtime, p: Principal, actor: Actor, check_id: int) -> None:
     current = get_check(rt, p, check_id, WRITE)
     rt.db.write(lambda c: store.delete(c, p.tenant_id, check_id))

@@ -213,12 +213,22 @@ def results_page(request: Req, check_id: FromPath[int],
                 device_id=device_id)
 
 
+@post("/devices/{device_id:int}/checks/{check_id:int}/exclude", opt=WRITE, include_in_schema=False,
+      sync_to_thread=True)
+def exclude_device(request: Req, device_id: FromPath[int], check_id: FromPath[int]) -> Response[Any]:
+    service.set_excluded(rt(request), principal_of(request), actor_of(request), check_id, device_id, True)
+    return Redirect(f"/devices/{device_id}?" + urlencode({"msg": "check-excluded"}), status_code=303)
+
+
 @get("/devices/{device_id:int}/checks", opt=READ, include_in_schema=False, sync_to_thread=True)
 def device_checks_card(request: Req, device_id: FromPath[int]) -> Template:
     """The device page's checks card (loaded by htmx)."""
-    rows = service.device_checks(rt(request), principal_of(request), device_id)
-    return page(request, "checks/_device_checks.html", checks=rows, device_id=device_id)
+    p = principal_of(request)
+    rows = service.device_checks(rt(request), p, device_id)
+    writable = {c["id"] for c in rows if (p.organizations_for("checks.write") is None if c["organization_id"] is None
+                                          else p.can("checks.write", c["organization_id"]))}
+    return page(request, "checks/_device_checks.html", checks=rows, device_id=device_id, writable=writable)
 
 
 route_handlers = [checks_page, new_check, create_check, edit_check, update_check, delete_check, results_page,
-                  device_checks_card]
+                  exclude_device, device_checks_card]
