@@ -140,12 +140,9 @@ def _run_pass(rt: Runtime, ev: Evaluator, now: int) -> PassResult:
             # A result for a check that no longer applies (deleted, excluded, moved) is dropped.
             if check is not None and check["run_from"] == "agent":
                 observations.append(_report_observation(check, devices[device_id], r))
-    last_report = reports[-1]["id"] if reports else 0
-
     def write(c: Any) -> list[tuple[int, Change]]:
         changes = states.apply(c, observations, now, known)
-        if last_report:
-            store.delete_reports(c, last_report)
+        store.delete_reports(c, [r["id"] for r in reports])
         return changes
 
     changes = rt.db.write(write)

@@ -175,8 +175,11 @@ def reports(c: Conn, limit: int) -> list[Row]:
                  "ORDER BY id LIMIT ?", (limit,))
 
 
-def delete_reports(c: Conn, upto_id: int) -> None:
-    c.execute("DELETE FROM check_reports WHERE id <= ?", (upto_id,))
+def delete_reports(c: Conn, ids: Sequence[int]) -> None:
+    """Exactly the reports a pass read: on PostgreSQL a smaller id may commit after the read."""
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start:start + 500])
+        c.execute(f"DELETE FROM check_reports WHERE id IN ({','.join('?' * len(chunk))})", chunk)
 
 
 # --- states and results ------------------------------------------------------------------------------
