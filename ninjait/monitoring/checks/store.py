@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ninjait.core.db import Conn
 
 Row = dict[str, Any]
+
+
+def chunks(ids: Sequence[int], size: int = 500) -> Iterator[tuple[list[int], str]]:
+    """Ids in slices small enough for one `IN (...)`, each with its placeholders."""
+    for start in range(0, len(ids), size):
+        chunk = list(ids[start:start + size])
+        yield chunk, ",".join("?" * len(chunk))
 COLUMNS = ("id, tenant_id, scope_kind, scope_id, organization_id, name, kind, run_from, params, severity, "
            "interval_seconds, fail_after, recover_after, enabled, created_by, created_at, updated_at")
 STATE_COLUMNS = ("check_id, device_id, tenant_id, state, fails, passes, breach_since, last_ts, last_value, message, "
@@ -66,10 +73,9 @@ def enabled_checks(c: Conn, tenant_ids: Iterable[int] | None = None, run_from: s
 
 def exclusions(c: Conn, check_ids: Sequence[int]) -> dict[int, set[int]]:
     out: dict[int, set[int]] = {}
-    for start in range(0, len(check_ids), 500):
-        chunk = list(check_ids[start:start + 500])
+    for chunk, marks in chunks(check_ids):
         for r in c.all(f"SELECT check_id, device_id FROM check_exclusions WHERE check_id IN "
-                       f"({','.join('?' * len(chunk))})", chunk):
+                       f"({marks})", chunk):
             out.setdefault(r["check_id"], set()).add(r["device_id"])
     return out
 
@@ -98,9 +104,8 @@ DEVICE_COLUMNS = "id, tenant_id, organization_id, site_id, hostname, last_seen_a
 
 def devices_by_id(c: Conn, device_ids: Sequence[int]) -> dict[int, Row]:
     out: dict[int, Row] = {}
-    for start in range(0, len(device_ids), 500):
-        chunk = list(device_ids[start:start + 500])
-        for r in c.all(f"SELECT {DEVICE_COLUMNS} FROM devices WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+    for chunk, marks in chunks(device_ids):
+        for r in c.all(f"SELECT {DEVICE_COLUMNS} FROM devices WHERE id IN ({marks})", chunk):
             out[r["id"]] = r
     return out
 
@@ -108,10 +113,9 @@ def devices_by_id(c: Conn, device_ids: Sequence[int]) -> dict[int, Row]:
 def device_organizations(c: Conn, tenant_id: int, device_ids: Sequence[int]) -> dict[int, int]:
     """device id -> organization, for the tenant's devices among the ids."""
     out: dict[int, int] = {}
-    for start in range(0, len(device_ids), 500):
-        chunk = list(device_ids[start:start + 500])
+    for chunk, marks in chunks(device_ids):
         for r in c.all(f"SELECT id, organization_id FROM devices WHERE tenant_id = ? AND id IN "
-                       f"({','.join('?' * len(chunk))})", [tenant_id, *chunk]):
+                       f"({marks})", [tenant_id, *chunk]):
             out[r["id"]] = r["organization_id"]
     return out
 
@@ -125,9 +129,8 @@ def devices_of_tenants(c: Conn, tenant_ids: Iterable[int]) -> list[Row]:
 
 def inventory_hashes(c: Conn, device_ids: Sequence[int]) -> dict[int, str]:
     out: dict[int, str] = {}
-    for start in range(0, len(device_ids), 500):
-        chunk = list(device_ids[start:start + 500])
-        for r in c.all(f"SELECT id, inventory_hash FROM devices WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+    for chunk, marks in chunks(device_ids):
+        for r in c.all(f"SELECT id, inventory_hash FROM devices WHERE id IN ({marks})", chunk):
             out[r["id"]] = r["inventory_hash"]
     return out
 
@@ -177,9 +180,8 @@ def reports(c: Conn, limit: int) -> list[Row]:
 
 def delete_reports(c: Conn, ids: Sequence[int]) -> None:
     """Exactly the reports a pass read: on PostgreSQL a smaller id may commit after the read."""
-    for start in range(0, len(ids), 500):
-        chunk = list(ids[start:start + 500])
-        c.execute(f"DELETE FROM check_reports WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+    for chunk, marks in chunks(ids):
+        c.execute(f"DELETE FROM check_reports WHERE id IN ({marks})", chunk)
 
 
 # --- states and results ------------------------------------------------------------------------------
@@ -191,9 +193,8 @@ def states_for(c: Conn, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int
         by_device.setdefault(device_id, set()).add(check_id)
     devices = sorted(by_device)
     out: dict[tuple[int, int], Row] = {}
-    for start in range(0, len(devices), 500):
-        chunk = devices[start:start + 500]
-        for r in c.all(f"SELECT {STATE_COLUMNS} FROM check_states WHERE device_id IN ({','.join('?' * len(chunk))})",
+    for chunk, marks in chunks(devices):
+        for r in c.all(f"SELECT {STATE_COLUMNS} FROM check_states WHERE device_id IN ({marks})",
                        chunk):
             if r["check_id"] in by_device[r["device_id"]]:
                 out[(r["check_id"], r["device_id"])] = r
@@ -209,10 +210,9 @@ def state_counts(c: Conn, tenant_id: int, check_ids: Sequence[int]) -> dict[int,
     out: dict[int, dict[str, int]] = {}
     if not check_ids:
         return out
-    for start in range(0, len(check_ids), 500):
-        chunk = list(check_ids[start:start + 500])
+    for chunk, marks in chunks(check_ids):
         for r in c.all(f"SELECT check_id, state, count(*) AS n FROM check_states WHERE tenant_id = ? AND check_id IN "
-                       f"({','.join('?' * len(chunk))}) GROUP BY check_id, state", [tenant_id, *chunk]):
+                       f"({marks}) GROUP BY check_id, state", [tenant_id, *chunk]):
             out.setdefault(r["check_id"], {})[r["state"]] = r["n"]
     return out
 
@@ -247,10 +247,9 @@ def results(c: Conn, tenant_id: int, check_id: int, device_id: int | None, limit
 
 def state_pairs(c: Conn, check_ids: Sequence[int]) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
-    for start in range(0, len(check_ids), 500):
-        chunk = list(check_ids[start:start + 500])
+    for chunk, marks in chunks(check_ids):
         out += [(r["check_id"], r["device_id"]) for r in c.all(
-            f"SELECT check_id, device_id FROM check_states WHERE check_id IN ({','.join('?' * len(chunk))})", chunk)]
+            f"SELECT check_id, device_id FROM check_states WHERE check_id IN ({marks})", chunk)]
     return out
 
 
