@@ -20,6 +20,7 @@ from ninjait.alerts import api as alerts_api, channels_api, channels_views, view
 from ninjait.audit import api as audit_api, views as audit_views
 from ninjait.backup import api as backup_api, views as backup_views
 from ninjait.monitoring import api as monitoring_api
+from ninjait.monitoring.checks import api as checks_api, views as checks_views
 from ninjait.dashboard import views as dashboard_views
 from ninjait.devices import activity_routes as device_activity_routes, api as devices_api, views as devices_views
 from ninjait.identity import (
@@ -66,7 +67,8 @@ def create_app(runtime: Runtime) -> Litestar:
             *devices_api.route_handlers, *devices_views.route_handlers,
             *device_activity_routes.route_handlers, *alerts_api.route_handlers, *alerts_views.route_handlers,
             *channels_api.route_handlers, *channels_views.route_handlers,
-            *monitoring_api.route_handlers, *backup_api.route_handlers, *backup_views.route_handlers,
+            *monitoring_api.route_handlers, *checks_api.route_handlers, *checks_views.route_handlers,
+            *backup_api.route_handlers, *backup_views.route_handlers,
         ],
         guards=[access_guard],
         state=State({"runtime": runtime}),

@@ -101,10 +101,11 @@ def serve(settings: Settings) -> int:
 
     from ninjait.app import create_asgi  # after runtime: domains may read it at import
 
-    from ninjait.wiring import load_tasks
+    from ninjait.wiring import load_tasks, start_loops
 
     load_tasks()
     consumer = queue.start_in_process(settings.queue_workers) if settings.queue_in_process else None
+    loops = start_loops(runtime)
     main = _QuietServer(uvicorn.Config(
         create_asgi(runtime), ssl_certfile=str(tls.cert), ssl_keyfile=str(tls.key),
         loop="uvloop", http="httptools", lifespan="on", log_config=None, access_log=False,
@@ -146,6 +147,8 @@ def serve(settings: Settings) -> int:
         uvloop.run(run_all())
     finally:
         control.stop()
+        for loop in loops:
+            loop.stop()
         if consumer is not None:
             consumer.stop(graceful=True)
         rt.stop()

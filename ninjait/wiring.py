@@ -37,7 +37,15 @@ def load_tasks() -> None:
     import ninjait.alerts.tasks  # noqa: F401
     import ninjait.backup.tasks  # noqa: F401
     import ninjait.identity.tasks  # noqa: F401
+    import ninjait.monitoring.checks.tasks  # noqa: F401
     import ninjait.monitoring.tasks  # noqa: F401
+
+
+def start_loops(runtime: Runtime) -> list[Any]:
+    """Loops that must run more often than once a minute (Huey's finest schedule); each has stop()."""
+    from ninjait.monitoring.checks.evaluate import Ticker
+
+    return [Ticker(runtime).start()]
 
 
 def control_handlers(runtime: Runtime) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from ninjait_agent import __version__, collect, config as cfg, update, wire
+from ninjait_agent.checks import CheckRunner
 from ninjait_agent.commands import Executor, Refused, verify
 from ninjait_agent.outbox import Outbox
 from ninjait_agent.transport import PinMismatch, Transport, TransportError
@@ -36,6 +37,8 @@ class Agent:
         self.executor = Executor(self.outbox, no_scripts=config.no_scripts, reboot_command=config.reboot_command,
                                  on_refresh_inventory=self._inventory_due.set,
                                  on_update=lambda cmd: update.apply(self, cmd.id, cmd.payload))
+        self.checks = CheckRunner(self.outbox, agent_id=config.agent_id, signing_key=config.signing_key,
+                                  no_scripts=config.no_scripts)
         self.backoff = 0.0
         self.restart_requested = False
         self.fixed_interval = False  # set by `run --interval` (tests, debugging): ignore the server's value
@@ -65,10 +68,11 @@ class Agent:
         inventory, digest = self._inventory()
         samples = self.samples
 
-        def build(seq: int, results: list[dict]) -> bytes:  # type: ignore[type-arg]
+        def build(seq: int, results: list[dict], checks: list[dict]) -> bytes:  # type: ignore[type-arg]
             return wire.ENCODER.encode(wire.CheckIn(
                 seq=seq, sent_at=time.time(), agent_version=__version__, metrics=samples,
-                results=[wire.CommandResult(**r) for r in results], inventory=inventory, inventory_hash=digest))
+                results=[wire.CommandResult(**r) for r in results], inventory=inventory, inventory_hash=digest,
+                checks_version=self.checks.version, check_results=[wire.CheckReport(**r) for r in checks]))
 
         seq = self.outbox.seal_batch(build)
         self.samples = []
@@ -102,6 +106,8 @@ class Agent:
             self._inventory_due.set()
         if reply.rotate_secret:
             self._rotate()
+        if reply.checks is not None:
+            self.checks.replace(reply.checks)
         update.after_check_in(self)
         for cmd in reply.commands:
             try:
@@ -121,6 +127,7 @@ class Agent:
 
     def round(self) -> None:
         self.samples.append(self.sampler.sample())
+        self.checks.run_due()
         self.seal()
         self.flush()
 
@@ -144,6 +151,7 @@ class Agent:
                 return update.RESTART_EXIT_CODE
             try:
                 self.samples.append(self.sampler.sample())
+                self.checks.run_due()  # results reach the server in a later batch
                 self.seal()
                 self.flush()
                 self.backoff = 0.0
@@ -164,6 +172,7 @@ class Agent:
         return 0
 
     def _close(self) -> None:
+        self.checks.close()
         self.executor.wait()
         self.transport.close()
         self.outbox.close()

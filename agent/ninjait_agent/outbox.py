@@ -31,6 +31,7 @@ class Outbox:
             CREATE TABLE IF NOT EXISTS results (command_id TEXT PRIMARY KEY, body TEXT NOT NULL, at REAL NOT NULL);
             CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, expires_at REAL NOT NULL);
             CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS check_results (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
         """)
 
     def _tx(self):  # type: ignore[no-untyped-def]
@@ -54,19 +55,28 @@ class Outbox:
                        "DO UPDATE SET body = excluded.body, at = excluded.at",
                        (command_id, json.dumps(result), time.time()))
 
+    def add_check_result(self, result: dict) -> None:  # type: ignore[type-arg]
+        """A run of a check; like metrics, these may be dropped when the queue overflows."""
+        with self._tx() as db:
+            db.execute("INSERT INTO check_results (body) VALUES (?)", (json.dumps(result),))
+            # Bounded: a check that runs while the server is away for days must not fill the disk.
+            db.execute("DELETE FROM check_results WHERE id <= (SELECT max(id) FROM check_results) - 1000")
+
     # --- batches ------------------------------------------------------------------------------------
 
     def seal_batch(self, build) -> int:  # type: ignore[no-untyped-def]
         """Take the pending results, give them a sequence number and store the batch built from them."""
         with self._tx() as db:
             results = [json.loads(r[0]) for r in db.execute("SELECT body FROM results ORDER BY at")]
+            checks = [json.loads(r[0]) for r in db.execute("SELECT body FROM check_results ORDER BY id")]
             seq = int((db.execute("SELECT value FROM state WHERE key = 'seq'").fetchone() or ("0",))[0]) + 1
-            body = build(seq, results)
+            body = build(seq, results, checks)
             db.execute("INSERT INTO state (key, value) VALUES ('seq', ?) ON CONFLICT (key) DO UPDATE "
                        "SET value = excluded.value", (str(seq),))
             db.execute("INSERT INTO batches (seq, body, has_results, created_at) VALUES (?, ?, ?, ?)",
                        (seq, body, int(bool(results)), time.time()))
             db.execute("DELETE FROM results")
+            db.execute("DELETE FROM check_results")
             over = db.execute("SELECT count(*) FROM batches").fetchone()[0] - self.max_batches
             if over > 0:
                 db.execute("DELETE FROM batches WHERE seq IN (SELECT seq FROM batches WHERE has_results = 0 "

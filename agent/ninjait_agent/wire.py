@@ -140,6 +140,19 @@ class CommandResult(Strict):
     finished_at: Epoch = 0.0
 
 
+CheckStatus = Literal["pass", "warn", "fail", "error"]
+
+
+class CheckReport(Strict):
+    """One run of an agent-side check. `error`: it could not run (refused, unsupported); the message says why."""
+
+    check_id: Annotated[int, Meta(ge=1, le=2**62)]
+    ts: Epoch
+    status: CheckStatus
+    value: Annotated[float, Meta(ge=-1e15, le=1e15)] | None = None
+    message: LongStr = ""
+
+
 class CheckIn(Strict):
     seq: Annotated[int, Meta(ge=1, le=2**62)]
     sent_at: Epoch
@@ -149,6 +162,10 @@ class CheckIn(Strict):
     inventory: Inventory | None = None
     inventory_hash: Annotated[str, Meta(max_length=64)] = ""
     uptime_seconds: NonNeg = 0.0
+    # Agents that run checks send the version of the check set they hold ("none" for none yet);
+    # older agents send nothing and are never sent checks.
+    checks_version: Annotated[str, Meta(max_length=64)] = ""
+    check_results: Annotated[list[CheckReport], Meta(max_length=1000)] = []
 
 
 class SignedCommand(Strict):
@@ -163,6 +180,22 @@ class SignedCommand(Strict):
     signature: str  # Ed25519 over signed_bytes(), base64
 
 
+CheckKind = Literal["process", "service", "ping", "tcp", "http", "script"]
+
+
+class CheckSpec(Strict):
+    id: int
+    kind: CheckKind
+    interval: Annotated[int, Meta(ge=5, le=86400)]
+    params: dict[str, Any] = {}
+    command: SignedCommand | None = None  # script checks: the script as a signed run_script command
+
+
+class CheckSet(Strict):
+    version: Annotated[str, Meta(max_length=64)]
+    checks: Annotated[list[CheckSpec], Meta(max_length=500)] = []
+
+
 class CheckInReply(Strict):
     ack_seq: int
     interval: int
@@ -170,6 +203,7 @@ class CheckInReply(Strict):
     commands: list[SignedCommand] = []
     send_inventory: bool = False
     rotate_secret: bool = False
+    checks: CheckSet | None = None  # only when the agent's checks_version differs
 
 
 class RotateReply(Strict):

@@ -21,6 +21,7 @@ from ninjait.core.db import Conn
 from ninjait.core.errors import Forbidden, Invalid, ServiceError
 from ninjait.core.runtime import Runtime
 from ninjait.devices import service as devices
+from ninjait.monitoring.checks import agent_side as checks
 
 MAX_BODY = 16 * 1024 * 1024  # after decompression
 SCALAR_METRICS = ("cpu_percent", "load1", "load5", "load15", "mem_percent", "swap_percent", "process_count",
@@ -67,14 +68,24 @@ class Stored:
     want_inventory: bool = False
     rotate: bool = False
     came_back_from: str = ""
+    checks: wire.CheckSet | None = None
 
 
-def ingest(c: Conn, agent: service.AgentIdentity, batch: wire.CheckIn, rows: list[tuple[Any, ...]]) -> Stored:
+def report_rows(agent: service.AgentIdentity, reports: list[wire.CheckReport]) -> list[tuple[Any, ...]]:
+    """Agent-side check results, stored as they came; the check evaluator applies them in its next pass."""
+    now = time.time()  # a result dated in the future (a wrong clock) counts as received now
+    return [(agent.tenant_id, agent.device_id, r.check_id, min(r.ts, now), r.status, r.value, r.message)
+            for r in reports]
+
+
+def ingest(c: Conn, agent: service.AgentIdentity, batch: wire.CheckIn, rows: list[tuple[Any, ...]],
+           signer: Any = None) -> Stored:
     now = time.time()
     new = store.claim_batch(c, agent.id, batch.seq, int(now))
     result = Stored(new_batch=new, commands=[])
     if new:
         store.insert_samples(c, rows)
+        checks.store_reports(c, report_rows(agent, batch.check_results))
         live = msgspec.to_builtins(batch.metrics[-1]) if batch.metrics else None
         before = devices.record_check_in(c, agent.tenant_id, agent.device_id, int(now), batch.agent_version, live)
         result.came_back_from = before if before != "online" else ""
@@ -94,6 +105,9 @@ def ingest(c: Conn, agent: service.AgentIdentity, batch: wire.CheckIn, rows: lis
         devices.record_check_in(c, agent.tenant_id, agent.device_id, int(now), batch.agent_version, None)
     result.rotate = c.value("SELECT 1 FROM appliance_facts WHERE key = ?", (f"rotate_agent:{agent.id}",)) is not None
     result.commands = store.take_pending(c, agent.device_id, now)
+    if batch.checks_version and signer is not None:
+        result.checks = checks.definitions_for(c, signer, agent.tenant_id, agent.device_id, agent.uid,
+                                               batch.checks_version)
     return result
 
 
@@ -109,7 +123,8 @@ async def check_in(rt: Runtime, header: str, raw: bytes, encoding: str) -> bytes
     if agent.status == "pending":
         raise Forbidden("this agent is waiting for approval by an administrator")
     batch = decode_body(raw, encoding)
-    stored: Stored = await rt.db.awrite(lambda c: ingest(c, agent, batch, sample_rows(agent, batch.metrics)))
+    signer = service.signer(rt)
+    stored: Stored = await rt.db.awrite(lambda c: ingest(c, agent, batch, sample_rows(agent, batch.metrics), signer))
     if stored.came_back_from:
         rt.bus.emit("device.status_changed", agent.tenant_id, {"user_id": None, "email": "agent"},
                     object_type="device", object_id=agent.device_id,
@@ -122,7 +137,7 @@ async def check_in(rt: Runtime, header: str, raw: bytes, encoding: str) -> bytes
     reply = wire.CheckInReply(
         ack_seq=batch.seq, interval=rt.settings.agent_interval, server_time=time.time(),
         commands=[service.to_wire(row, agent.uid) for row in stored.commands],
-        send_inventory=stored.want_inventory, rotate_secret=stored.rotate)
+        send_inventory=stored.want_inventory, rotate_secret=stored.rotate, checks=stored.checks)
     return wire.ENCODER.encode(reply)
 
 

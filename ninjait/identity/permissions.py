@@ -37,6 +37,8 @@ for _name, _desc in {
     "devices.read": "See devices",
     "devices.write": "Edit devices and run commands on them",
     "devices.delete": "Remove devices",
+    "checks.read": "See checks, their states and results",
+    "checks.write": "Create, edit and delete checks",
     "alerts.read": "See alerts",
     "alerts.write": "Acknowledge and resolve alerts, edit alert rules",
     "tickets.read": "See tickets",
@@ -70,7 +72,7 @@ class BuiltinRole:
                 "organizations.read", "users.read", "reports.read"}
         if self.key == "help_desk":
             return frozenset(n for n in names if n.startswith("tickets.")) | {
-                "devices.read", "alerts.read", "organizations.read", "users.read"}
+                "devices.read", "checks.read", "alerts.read", "organizations.read", "users.read"}
         if self.key == "billing_manager":
             return frozenset(n for n in names if n.startswith(("billing.", "reports."))) | {
                 "organizations.read", "tickets.read", "users.read"}

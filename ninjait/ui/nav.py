@@ -15,6 +15,7 @@ class NavItem:
 
 NAV: list[NavItem] = [
     NavItem("devices", "Devices", "/devices"),
+    NavItem("checks", "Checks", "/checks"),
     NavItem("alerts", "Alerts", "/alerts"),
     NavItem("automation", "Automation", "/automation"),
     NavItem("patching", "Patching", "/patching"),

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.e2e
 
-NAV_LABELS = ["Devices", "Alerts", "Automation", "Patching", "Tickets", "Billing", "Reports", "Settings"]
+NAV_LABELS = ["Devices", "Checks", "Alerts", "Automation", "Patching", "Tickets", "Billing", "Reports", "Settings"]
 TRANSPARENT = "rgba(0, 0, 0, 0)"
 TOP_ROW = {"brand": ".navbar-brand", "user": "[data-testid=user-menu]", "toggle": "#theme-toggle"}
 

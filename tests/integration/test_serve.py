@@ -68,7 +68,7 @@ def test_the_home_page_renders_in_the_layout(world_app) -> None:  # type: ignore
     page = browser.get("/")
     browser.close()
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    for label in ("Devices", "Alerts", "Automation", "Patching", "Tickets", "Billing", "Reports", "Settings"):
+    for label in ("Devices", "Checks", "Alerts", "Automation", "Patching", "Tickets", "Billing", "Reports", "Settings"):
         assert f">{label}<" in page.text
     assert "/vendor/htmx/htmx.min.js" in page.text and "/vendor/tabler/css/tabler.min.css" in page.text
     assert "<script>" not in page.text  # CSP forbids inline scripts

@@ -42,3 +42,12 @@ def enroll(client: httpx.Client, token: str, hostname: str) -> FakeAgent:
                                               "agent_version": "sim-1"})
     assert r.status_code == 200, r.text
     return FakeAgent(r.json()["agent_id"], r.json()["secret"])
+
+
+def check_report(check_id: int, status: str, *, value: float | None = None, message: str = "",
+                 ts: float | None = None) -> dict[str, Any]:
+    """One run of an agent-side check, as the agent reports it in `check_results`."""
+    report: dict[str, Any] = {"check_id": check_id, "ts": ts or time.time(), "status": status, "message": message}
+    if value is not None:
+        report["value"] = value
+    return report

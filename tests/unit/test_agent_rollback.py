@@ -82,7 +82,7 @@ def agent_with(state: Path, download: bytes) -> FakeAgent:
 
 def results_of(outbox: Outbox) -> list[dict[str, Any]]:
     taken: list[dict[str, Any]] = []
-    outbox.seal_batch(lambda seq, results: taken.extend(results) or b"{}")
+    outbox.seal_batch(lambda seq, results, *_: taken.extend(results) or b"{}")
     return taken
 
 

@@ -79,9 +79,9 @@ def test_expired_and_future_commands_are_refused(outbox: Outbox) -> None:
 def test_the_outbox_keeps_results_and_drops_only_old_metrics(tmp_path: Path) -> None:
     box = Outbox(tmp_path / "b.db", max_batches=3)
     box.add_result("cmd-1", {"command_id": "cmd-1", "status": "succeeded"})
-    first = box.seal_batch(lambda seq, results: f"{seq}:{len(results)}".encode())
+    first = box.seal_batch(lambda seq, results, *_: f"{seq}:{len(results)}".encode())
     for _ in range(5):
-        box.seal_batch(lambda seq, results: f"{seq}:{len(results)}".encode())
+        box.seal_batch(lambda seq, results, *_: f"{seq}:{len(results)}".encode())
     kept = box.pending()
     assert [seq for seq, _ in kept][0] == first and kept[0][1] == b"1:1"  # the batch with a result survives
     assert len(kept) == 3 and [seq for seq, _ in kept][-1] == 6
