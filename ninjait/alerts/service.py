@@ -123,6 +123,14 @@ def clear(rt: Runtime, tenant_id: int, rule: str, subject: str, note: str = "the
     return _out(alert) if alert else None
 
 
+def clear_rule(rt: Runtime, tenant_id: int, rule: str, note: str) -> list[int]:
+    """Resolve every open alert of a rule, whatever its subject (the rule itself is gone)."""
+    with rt.db.read() as c:
+        subjects = [r["subject"] for r in c.all("SELECT subject FROM alerts WHERE tenant_id = ? AND rule = ? "
+                                                "AND state <> 'resolved'", (tenant_id, rule))]
+    return [a["id"] for s in subjects if (a := clear(rt, tenant_id, rule, s, note=note)) is not None]
+
+
 def _visible(p: Principal, alert: dict[str, Any] | None, permission: str) -> dict[str, Any]:
     orgs = p.organizations_for("alerts.read")
     if alert is None or (orgs is not None and alert["organization_id"] not in orgs):

@@ -71,7 +71,21 @@ def on_check(rt: Runtime, event: Event) -> None:
         details={k: data.get(k) for k in ("check_id", "kind", "state", "value", "message") if k in data}))
 
 
+def on_check_gone(rt: Runtime, event: Event) -> None:
+    """A deleted check, or a device taken out of one, cannot recover: its open alerts resolve."""
+    if event.tenant_id is None:
+        return
+    rule = f"check:{event.data.get('object_id')}"
+    if event.name == "check.deleted":
+        service.clear_rule(rt, event.tenant_id, rule, note="the check was deleted")
+    else:
+        device_id = (event.data.get("summary") or {}).get("device_id")
+        service.clear(rt, event.tenant_id, rule, f"device:{device_id}", note="the device was excluded from the check")
+
+
 def subscribe(rt: Runtime) -> None:
     rt.bus.subscribe("device.status_changed", lambda e: on_device_status(rt, e))
     rt.bus.subscribe("check.failed", lambda e: on_check(rt, e))
     rt.bus.subscribe("check.recovered", lambda e: on_check(rt, e))
+    rt.bus.subscribe("check.deleted", lambda e: on_check_gone(rt, e))
+    rt.bus.subscribe("check.device_excluded", lambda e: on_check_gone(rt, e))

@@ -139,3 +139,18 @@ def test_bad_filters_are_refused_with_the_field(rt, kwargs: dict[str, Any], fiel
     with pytest.raises(Invalid) as caught:
         service.list_alerts(rt, admin(), **kwargs)
     assert caught.value.field == field
+
+
+def test_deleting_a_check_or_excluding_a_device_resolves_its_alerts(rt) -> None:  # type: ignore[no-untyped-def]
+    a, b = device(rt, "a"), device(rt, "b", site=2)
+    for pc in (a, b):
+        rt.bus.emit("check.failed", 1, None, object_type="check", object_id=5,
+                    summary={"device_id": pc, "check_id": 5, "check_name": "Disk", "severity": "warning"})
+    assert len(open_alerts(rt)) == 2
+    rt.bus.emit("check.device_excluded", 1, None, object_type="check", object_id=5, summary={"device_id": a})
+    [left] = open_alerts(rt)
+    assert left["device_id"] == b and left["title"] == "Disk failed on b"
+    rt.bus.emit("check.deleted", 1, None, object_type="check", object_id=5, summary={"name": "Disk"})
+    assert open_alerts(rt) == []
+    notes = {r["resolution_note"] for r in service.list_alerts(rt, admin(), state="resolved")[0]}
+    assert notes == {"the device was excluded from the check", "the check was deleted"}

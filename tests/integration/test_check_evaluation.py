@@ -364,3 +364,23 @@ def test_states_of_devices_a_check_no_longer_covers_are_pruned(rt) -> None:  # t
     evaluate.purge(rt)
     assert service.list_checks(rt, admin_principal(1))[0]["states"] == {}
     assert check["id"] not in {c["id"] for c in service.device_checks(rt, admin_principal(1), d.id)}
+
+
+def test_a_group_scope_follows_dynamic_membership(rt) -> None:  # type: ignore[no-untyped-def]
+    from ninjait.core.errors import NotFound
+    from ninjait.devices import groups
+
+    web, db = Device(rt, name="web-01"), Device(rt, name="db-01")
+    other = Device(rt, tenant=2, org=3, site=3, name="web-99")
+    p = admin_principal(1)
+    group = groups.create_group(rt, p, SYSTEM, "Web servers", "dynamic",
+                                {"all": [{"field": "hostname", "op": "contains", "value": "web"}]})
+    check = make(rt, "cpu", {"threshold": 90}, scope="group", scope_id=group["id"])
+    assert [c["id"] for c in service.device_checks(rt, p, web.id)] == [check["id"]]
+    assert service.device_checks(rt, p, db.id) == []
+    for d in (web, db, other):
+        d.send(sample(time.time(), cpu=99))
+    evaluate.run_pass(rt)
+    assert {e.data["device_id"] for e in rt.events if e.name == "check.failed"} == {web.id}
+    with pytest.raises(NotFound):  # another tenant's group
+        make(rt, "cpu", {"threshold": 90}, scope="group", scope_id=group["id"], tenant=2)

@@ -73,7 +73,10 @@ def _scope_organization(rt: Runtime, p: Principal, scope_kind: str, scope_id: in
         return identity.get_site(rt, p, scope_id)["organization_id"]
     if scope_kind == "device":
         return devices.get_device(rt, p, scope_id)["organization_id"]
-    return None  # group: membership is the groups domain's; the check spans its devices' organizations
+    from ninjait.devices import groups
+
+    groups.get_group(rt, p, scope_id)  # NotFound for another tenant's group
+    return None  # a group spans its devices' organizations
 
 
 def _clean(rt: Runtime, p: Principal, data: dict[str, Any]) -> dict[str, Any]:
