@@ -1,5 +1,6 @@
-"""Alerts in a real browser: a device goes dark, its alert appears on the open alerts page without a
-reload (Server-Sent Events), the header's counter follows, and the technician acknowledges it."""
+"""Alerts in a real browser: a device reports a CPU past its check's threshold, the alert appears on the open
+alerts page without a reload (Server-Sent Events), the header's counter follows, and the technician
+acknowledges it."""
 
 from __future__ import annotations
 
@@ -9,10 +10,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from ninjait.core.db import open_database
-from ninjait.settings import Settings
 from tests.support.appliance import Appliance
-from tests.support.fake_agents import enroll
+from tests.support.fake_agents import enroll, sample
 from tests.support.identity import Browser, World
 
 
@@ -22,28 +21,27 @@ def test_a_new_alert_appears_live_and_is_acknowledged(signed_in_page: Callable[.
     admin = Browser(app).login(world.people["b-organizationadmin"])
     token = admin.post("/api/v1/enrollment-tokens", json={"site_id": world.sites["b"]}).json()["token"]
     with app.client() as client:
-        enroll(client, token, "nas-01").check_in(client)
-    device = next(d for d in admin.get("/api/v1/devices").json() if d["hostname"] == "nas-01")
+        agent = enroll(client, token, "nas-01")
+        agent.check_in(client)
+    made = admin.post("/api/v1/checks", json={"name": "CPU hot", "kind": "cpu", "scope_kind": "tenant",
+                                              "params": {"threshold": 90, "minutes": 0}, "severity": "critical"})
+    assert made.status_code == 201, made.text
     admin.close()
 
     page = signed_in_page("b-organizationadmin", "/alerts")
     expect(page.get_by_test_id("no-alerts")).to_be_visible()
     expect(page.get_by_test_id("open-alerts")).to_have_text("")
 
-    # The device last checked in an hour ago and is already overdue: the appliance's minute task marks it
-    # offline and raises the alert in its own process; the page hears of it over its event stream.
-    db = open_database(Settings(data_dir=app.data_dir, database_url=app.env.get("NINJAIT_DATABASE_URL", "")))
-    try:
-        db.write(lambda c: c.execute("UPDATE devices SET last_seen_at = ?, status = 'overdue' WHERE id = ?",
-                                     (int(time.time()) - 3600, device["id"])))
-    finally:
-        db.close()
-    row = page.get_by_test_id("alert-row").filter(has_text="nas-01 is offline")
-    expect(row).to_be_visible(timeout=90_000)
+    # The check fails in the appliance's evaluator, the alert is raised in its process, and the page hears
+    # of it over its event stream.
+    with app.client() as client:
+        agent.check_in(client, metrics=[sample(time.time(), 99.0)])
+    row = page.get_by_test_id("alert-row").filter(has_text="CPU hot failed on nas-01")
+    expect(row).to_be_visible(timeout=30_000)
     expect(page.get_by_test_id("open-alerts")).to_have_text("1")
     page.screenshot(path=output_dir / "alerts-live.png", full_page=True)
 
-    row.get_by_role("link", name="nas-01 is offline").click()
+    row.get_by_role("link", name="CPU hot failed on nas-01").click()
     page.get_by_label("Note (optional)").fill("power cut at the branch, on it")
     page.get_by_role("button", name="Acknowledge").click()
     expect(page.get_by_test_id("alert-state")).to_have_text("acknowledged")
