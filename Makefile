@@ -56,6 +56,7 @@ agent-deb: agent-binary
 bench: setup
 	$(BIN)/python tests/bench/bench_devices.py
 	$(BIN)/python tests/bench/bench_checks.py
+	$(BIN)/python tests/bench/bench_alerts.py
 	$(BIN)/python tests/bench/bench_agent_footprint.py --minutes 3
 	# about 10 minutes and 10 GB of disk: a 1,000-device, 7-day data directory backed up and restored
 	$(BIN)/python tests/bench/bench_backup.py

@@ -8,6 +8,9 @@ In a throw-away data directory (SQLite), in this process, with the real services
   * repeats: the same conditions again (occurrence counting), per second;
   * notify: from the event that raises an alert to the webhook arriving at a receiver on loopback
     (routing into the outbox, then one delivery attempt as the task queue makes it), p50/p95.
+  * end to end, on the real appliance (started on loopback): a check-in carrying a CPU sample past a check's
+    threshold → the evaluator (every check_evaluate_seconds) fails the check → the alert → its webhook at a
+    receiver; then a good sample resolves it; repeated --rounds times, p50/p95/max.
 Prints the figures.
 """
 
@@ -35,6 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--devices", type=int, default=2000)
     parser.add_argument("--notify", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp()) / "data"
     data.mkdir()
@@ -77,6 +81,44 @@ def main() -> None:
                   f"  (alert raised -> webhook received, {args.notify} alerts)")
     finally:
         rt_mod.stop()
+    end_to_end(args.rounds)
+
+
+def end_to_end(rounds: int) -> None:
+    from tests.support.agent import wait_until
+    from tests.support.appliance import Appliance
+    from tests.support.fake_agents import enroll, sample
+    from tests.support.identity import Browser, seed_world
+
+    data = Path(tempfile.mkdtemp()) / "data"
+    data.mkdir()
+    world = seed_world(Settings(data_dir=data))
+    app = Appliance(data).start()
+    try:
+        admin = Browser(app).login(world.people["a-organizationadmin"])
+        with Receiver() as receiver:
+            admin.post("/api/v1/notification-channels", json={
+                "name": "bench", "kind": "webhook", "min_severity": "info", "notify_flapping": True,
+                "settings": {"url": f"{receiver.url}/hook", "secret": "bench-secret-key"}})
+            admin.post("/api/v1/checks", json={"name": "CPU", "kind": "cpu", "scope_kind": "tenant",
+                                               "params": {"threshold": 90, "minutes": 0}})
+            token = admin.post("/api/v1/enrollment-tokens", json={"site_id": world.sites["a"]}).json()["token"]
+            timings = []
+            with app.client() as client:
+                agent = enroll(client, token, "bench-pc")
+                for i in range(rounds):
+                    started = time.perf_counter()
+                    agent.check_in(client, metrics=[sample(time.time(), 99.0)])
+                    wait_until(lambda n=2 * i + 1: len(receiver.received) >= n, timeout=60, every=0.01)
+                    timings.append((time.perf_counter() - started) * 1000)
+                    agent.check_in(client, metrics=[sample(time.time(), 5.0)])
+                    wait_until(lambda n=2 * i + 2: len(receiver.received) >= n, timeout=60, every=0.01)
+            timings.sort()
+            print(f"end to end: p50 {statistics.median(timings):6.0f} ms  p95 {timings[int(len(timings) * 0.95) - 1]:6.0f} ms"
+                  f"  max {timings[-1]:6.0f} ms  (bad sample sent -> webhook received, {rounds} rounds)")
+        admin.close()
+    finally:
+        app.stop()
 
 
 if __name__ == "__main__":
