@@ -32,14 +32,15 @@ class AlertController(Controller):
     @get("/", opt=READ, sync_to_thread=True)
     def index(self, request: Req, alert_state: Annotated[str, QueryParameter(name="state")] = "open", severity: FromQuery[str] = "",
               organization_id: FromQuery[int | None] = None, device_id: FromQuery[int | None] = None,
-              max_age_hours: FromQuery[int | None] = None, page: FromQuery[int] = 1,
-              per_page: FromQuery[int] = 50) -> Response[list[Alert]]:
+              max_age_hours: FromQuery[int | None] = None, incident_id: FromQuery[int | None] = None,
+              page: FromQuery[int] = 1, per_page: FromQuery[int] = 50) -> Response[list[Alert]]:
         """`state`: open (default: triggered or acknowledged), triggered, acknowledged, resolved, all. Critical
         first, then the most recent. `max_age_hours` keeps alerts first raised within that many hours. The
         total is in `X-Total-Count`."""
         rows, total = service.list_alerts(rt(request), principal_of(request), state=alert_state, severity=severity,
                                           organization_id=organization_id, device_id=device_id,
-                                          max_age_hours=max_age_hours, page=page, per_page=per_page)
+                                          max_age_hours=max_age_hours, incident_id=incident_id, page=page,
+                                          per_page=per_page)
         return Response(convert(rows, list[Alert]), headers={"X-Total-Count": str(total)})  # type: ignore[arg-type]
 
     @get("/count", opt=READ, sync_to_thread=True)

@@ -83,12 +83,13 @@ def _unseal(rt: Runtime, tenant_id: int, sealed: str) -> dict[str, str]:
 def _out(row: dict[str, Any]) -> dict[str, Any]:
     sealed = row.pop("secrets", "")
     return {**row, "config": json.loads(row["config"] or "{}"), "secrets_set": bool(sealed),
+            "organization_ids": json.loads(row.get("organization_ids") or "[]"),
             "notify_resolved": bool(row["notify_resolved"]), "notify_flapping": bool(row["notify_flapping"]),
             "enabled": bool(row["enabled"])}
 
 
 COLUMNS = ("id, tenant_id, name, kind, config, secrets, min_severity, notify_resolved, notify_flapping, "
-           "renotify_minutes, quiet_from, quiet_to, enabled, created_at")
+           "renotify_minutes, organization_ids, quiet_from, quiet_to, enabled, created_at")
 
 
 def _rules(data: dict[str, Any]) -> dict[str, Any]:
@@ -106,9 +107,23 @@ def _rules(data: dict[str, Any]) -> dict[str, Any]:
             q is not None and (not isinstance(q, int) or not 0 <= q < 1440) for q in quiet):
         raise Invalid("quiet_from and quiet_to are minutes of the day (0-1439, UTC), both or neither",
                       field="quiet_from")
-    return {"name": name, "min_severity": severity, "quiet_from": quiet[0], "quiet_to": quiet[1], "notify_resolved": int(bool(data.get("notify_resolved", True))),
+    orgs = data.get("organization_ids") or []
+    if isinstance(orgs, str):
+        orgs = json.loads(orgs)
+    if not isinstance(orgs, list) or not all(isinstance(o, int) for o in orgs) or len(orgs) > 500:
+        raise Invalid("organization_ids is a list of organization ids (empty: every organization)",
+                      field="organization_ids")
+    return {"name": name, "min_severity": severity, "quiet_from": quiet[0], "quiet_to": quiet[1],
+            "organization_ids": json.dumps(sorted(set(orgs))), "notify_resolved": int(bool(data.get("notify_resolved", True))),
             "notify_flapping": int(bool(data.get("notify_flapping", False))), "renotify_minutes": renotify,
             "enabled": int(bool(data.get("enabled", True)))}
+
+
+def _check_organizations(c: Any, tenant_id: int, encoded: str) -> None:
+    wanted = json.loads(encoded)
+    if wanted and len(c.all(f"SELECT id FROM organizations WHERE tenant_id = ? AND id IN "
+                            f"({', '.join('?' for _ in wanted)})", (tenant_id, *wanted))) != len(wanted):
+        raise Invalid("organization_ids names an organization that is not this tenant's", field="organization_ids")
 
 
 def _require_admin(p: Principal) -> None:
@@ -123,15 +138,16 @@ def create_channel(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any]
     now = int(time.time())
 
     def write(c: Any) -> int:
+        _check_organizations(c, p.tenant_id, rules["organization_ids"])
         if c.value("SELECT 1 FROM notification_channels WHERE tenant_id = ? AND name = ?", (p.tenant_id, rules["name"])):
             raise Conflict(f"a channel named {rules['name']!r} exists", field="name")
         return int(c.value(
             "INSERT INTO notification_channels (tenant_id, name, kind, config, secrets, min_severity, notify_resolved, "
-            "notify_flapping, renotify_minutes, quiet_from, quiet_to, enabled, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "notify_flapping, renotify_minutes, organization_ids, quiet_from, quiet_to, enabled, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (p.tenant_id, rules["name"], kind, json.dumps(config), _seal(rt, p.tenant_id, secrets),
              rules["min_severity"], rules["notify_resolved"], rules["notify_flapping"], rules["renotify_minutes"],
-             rules["quiet_from"], rules["quiet_to"], rules["enabled"], now)))
+             rules["organization_ids"], rules["quiet_from"], rules["quiet_to"], rules["enabled"], now)))
 
     channel_id = rt.db.write(write)
     rt.bus.emit("notification_channel.created", p.tenant_id, actor.as_dict(), object_type="notification_channel",
@@ -166,16 +182,18 @@ def update_channel(rt: Runtime, p: Principal, actor: Actor, channel_id: int, dat
                                 _unseal(rt, p.tenant_id, current["secrets"]))
 
     def write(c: Any) -> None:
+        _check_organizations(c, p.tenant_id, rules["organization_ids"])
         clash = c.value("SELECT id FROM notification_channels WHERE tenant_id = ? AND name = ? AND id <> ?",
                         (p.tenant_id, rules["name"], channel_id))
         if clash:
             raise Conflict(f"a channel named {rules['name']!r} exists", field="name")
         c.execute("UPDATE notification_channels SET name = ?, config = ?, secrets = ?, min_severity = ?, "
-                  "notify_resolved = ?, notify_flapping = ?, renotify_minutes = ?, quiet_from = ?, quiet_to = ?, "
-                  "enabled = ? WHERE tenant_id = ? AND id = ?",
+                  "notify_resolved = ?, notify_flapping = ?, renotify_minutes = ?, organization_ids = ?, quiet_from = ?, "
+                  "quiet_to = ?, enabled = ? WHERE tenant_id = ? AND id = ?",
                   (rules["name"], json.dumps(config), _seal(rt, p.tenant_id, secrets), rules["min_severity"],
-                   rules["notify_resolved"], rules["notify_flapping"], rules["renotify_minutes"], rules["quiet_from"],
-                   rules["quiet_to"], rules["enabled"], p.tenant_id, channel_id))
+                   rules["notify_resolved"], rules["notify_flapping"], rules["renotify_minutes"],
+                   rules["organization_ids"], rules["quiet_from"], rules["quiet_to"], rules["enabled"], p.tenant_id,
+                   channel_id))
 
     rt.db.write(write)
     rt.bus.emit("notification_channel.updated", p.tenant_id, actor.as_dict(), object_type="notification_channel",

@@ -97,6 +97,7 @@ class NotificationChannel(Struct):
     notify_resolved: bool
     notify_flapping: bool
     renotify_minutes: int
+    organization_ids: list[int]
     quiet_from: int | None
     quiet_to: int | None
     enabled: bool
@@ -111,6 +112,7 @@ class NotificationChannelIn(Struct, forbid_unknown_fields=True):
     notify_resolved: bool = True
     notify_flapping: bool = False
     renotify_minutes: Annotated[int, Meta(ge=0, le=10080)] = 0
+    organization_ids: list[int] = []  # only alerts of these organizations; empty: every organization
     quiet_from: Annotated[int, Meta(ge=0, le=1439)] | None = None
     quiet_to: Annotated[int, Meta(ge=0, le=1439)] | None = None
     enabled: bool = True
@@ -124,6 +126,7 @@ class NotificationChannelUpdate(Struct):
     notify_resolved: bool | None = None
     notify_flapping: bool | None = None
     renotify_minutes: Annotated[int, Meta(ge=0, le=10080)] | None = None
+    organization_ids: list[int] | None = None
     quiet_from: Annotated[int, Meta(ge=0, le=1439)] | None = None
     quiet_to: Annotated[int, Meta(ge=0, le=1439)] | None = None
     enabled: bool | None = None

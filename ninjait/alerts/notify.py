@@ -8,6 +8,7 @@ task lost to a restart) by the minute sweeper.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -20,8 +21,8 @@ RANK = {s: i for i, s in enumerate(channels.SEVERITIES)}
 
 
 def _alert(c: Any, alert_id: int) -> dict[str, Any] | None:
-    return c.one("SELECT a.id, a.tenant_id, a.title, a.message, a.severity, a.state, a.flapping, a.in_maintenance, "
-                 "a.incident_id, a.fingerprint, "
+    return c.one("SELECT a.id, a.tenant_id, a.organization_id, a.title, a.message, a.severity, a.state, a.flapping, "
+                 "a.in_maintenance, a.incident_id, a.fingerprint, "
                  "a.device_id, d.hostname, o.name AS organization, t.name AS tenant FROM alerts a "
                  "JOIN tenants t ON t.id = a.tenant_id LEFT JOIN devices d ON d.id = a.device_id "
                  "LEFT JOIN organizations o ON o.id = a.organization_id WHERE a.id = ?", (alert_id,))
@@ -40,7 +41,8 @@ def message_for(rt: Runtime, alert: dict[str, Any], event: str) -> Message:
 def _matching(c: Any, alert: dict[str, Any], event: str) -> list[dict[str, Any]]:
     if alert["in_maintenance"] or incidents.folded(c, alert):
         return []  # raised during a maintenance window, or an earlier member of its incident speaks for it
-    rows = c.all("SELECT id, min_severity, notify_resolved, notify_flapping, quiet_from, quiet_to FROM notification_channels "
+    rows = c.all("SELECT id, min_severity, notify_resolved, notify_flapping, organization_ids, quiet_from, quiet_to "
+                 "FROM notification_channels "
                  "WHERE tenant_id = ? AND enabled = 1 ORDER BY id", (alert["tenant_id"],))
     chosen = []
     for ch in rows:
@@ -48,6 +50,9 @@ def _matching(c: Any, alert: dict[str, Any], event: str) -> list[dict[str, Any]]
             continue
         if alert["flapping"] and not ch["notify_flapping"]:
             continue
+        only = json.loads(ch["organization_ids"] or "[]")
+        if only and alert["organization_id"] not in only:
+            continue  # a channel of some customers only (e.g. their own Teams channel)
         told = c.value("SELECT count(*) FROM notification_deliveries WHERE alert_id = ? AND channel_id = ? "
                        "AND event IN ('triggered', 'reminder')", (alert["id"], ch["id"]))
         if event == "resolved" and (not ch["notify_resolved"] or not told):

@@ -207,7 +207,7 @@ def bulk(rt: Runtime, p: Principal, actor: Actor, ids: list[int], action: str, n
 
 def list_alerts(rt: Runtime, p: Principal, *, state: str = "open", severity: str = "",
                 organization_id: int | None = None, device_id: int | None = None, max_age_hours: int | None = None,
-                page: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+                incident_id: int | None = None, page: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
     if state not in store.STATE_FILTERS:
         raise Invalid(f"state must be one of {', '.join(store.STATE_FILTERS)}", field="state")
     if severity and severity not in SEVERITIES:
@@ -220,7 +220,7 @@ def list_alerts(rt: Runtime, p: Principal, *, state: str = "open", severity: str
     with rt.db.read() as c:
         rows, total = store.search(c, p.tenant_id, p.organizations_for("alerts.read"), state=state, severity=severity,
                                    organization_id=organization_id, device_id=device_id, since=since, limit=per_page,
-                                   offset=(page - 1) * per_page)
+                                   offset=(page - 1) * per_page, incident_id=incident_id)
     return [_out(r) for r in rows], total
 
 

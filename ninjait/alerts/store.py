@@ -77,11 +77,11 @@ STATE_FILTERS = {"open": "a.state <> 'resolved'", "triggered": "a.state = 'trigg
 
 def search(c: Conn, tenant_id: int, orgs: frozenset[int] | None, *, state: str, severity: str,
            organization_id: int | None, device_id: int | None, since: int | None, limit: int,
-           offset: int, alert_id: int | None = None) -> tuple[list[dict[str, Any]], int]:
+           offset: int, alert_id: int | None = None, incident_id: int | None = None) -> tuple[list[dict[str, Any]], int]:
     where, args = _scope(tenant_id, orgs)
     where.append(STATE_FILTERS[state])
     for column, value in (("a.severity", severity or None), ("a.organization_id", organization_id),
-                          ("a.device_id", device_id), ("a.id", alert_id)):
+                          ("a.device_id", device_id), ("a.id", alert_id), ("a.incident_id", incident_id)):
         if value is not None:
             where.append(f"{column} = ?")
             args.append(value)

@@ -358,6 +358,8 @@ def test_the_same_rule_on_many_devices_is_one_incident_and_one_message(rt, recei
     for pc in pcs:
         goes(rt, pc, "online", before="offline")
     assert incidents.get_incident(rt, admin(), incident["id"])["open"] is False
+    members, total = service.list_alerts(rt, admin(), state="all", incident_id=incident["id"])
+    assert total == 4 and {a["incident_id"] for a in members} == {incident["id"]}
     send_due(rt)
     resolved = [r.json()["text"] for r in receiver.at("/slack")[2:]]
     assert len(resolved) == 1 and "branch-pc-0" in resolved[0]  # the resolution of the one that was sent
@@ -388,3 +390,17 @@ def test_quiet_hours_may_span_midnight() -> None:
     assert channels.quiet_until(22 * 60, 7 * 60, day + 3 * 3600) == day + 7 * 3600
     assert channels.quiet_until(22 * 60, 7 * 60, day + 12 * 3600) is None
     assert channels.quiet_until(None, None, day) is None
+
+
+def test_a_channel_can_serve_chosen_customers_only(rt, receiver) -> None:  # type: ignore[no-untyped-def]
+    acme_only = channel(rt, "slack", {"url": f"{receiver.url}/acme"}, organization_ids=[1])
+    channel(rt, "slack", {"url": f"{receiver.url}/all"})
+    goes(rt, device(rt, "acme-pc"), "offline")
+    goes(rt, device(rt, "globex-pc", site=2), "offline")
+    send_due(rt)
+    assert [r.json()["text"].split(" is ")[0] for r in receiver.at("/acme")] == ["[CRITICAL] acme-pc"]
+    assert len(receiver.at("/all")) == 2
+    assert channels.get_channel(rt, admin(), acme_only)["organization_ids"] == [1]
+    with pytest.raises(Invalid) as caught:  # another tenant's organization
+        channel(rt, "slack", {"url": f"{receiver.url}/x"}, organization_ids=[3])
+    assert caught.value.field == "organization_ids"
