@@ -30,6 +30,9 @@ def connect_subscribers(runtime: Runtime) -> None:
     from ninjait.alerts import actions
 
     actions.subscribe(runtime)
+    from ninjait.alerts import event_rules
+
+    event_rules.subscribe(runtime)
 
 
 def load_tasks() -> None:

@@ -9,9 +9,9 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 import msgspec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from ninjait.alerts import actions, escalation, incidents, maintenance, service
+from ninjait.alerts import actions, escalation, event_rules, incidents, maintenance, service
 from ninjait.alerts.models import (
-    Alert, AlertAction, AlertActionIn, AlertBulk, AlertBulkResult, AlertCount, AlertDetail, AlertNote, EscalationPolicy, EscalationPolicyIn,
+    Alert, AlertAction, AlertActionIn, AlertBulk, EventRule, EventRuleIn, AlertBulkResult, AlertCount, AlertDetail, AlertNote, EscalationPolicy, EscalationPolicyIn,
     Incident, MaintenanceWindow, MaintenanceWindowIn, OncallRotation, OncallRotationIn,
 )
 from ninjait.identity.http import actor_of, principal_of
@@ -185,5 +185,28 @@ def incident_show(request: Req, incident_id: FromPath[int]) -> Incident:
     return convert(incidents.get_incident(rt(request), principal_of(request), incident_id), Incident)  # type: ignore[return-value]
 
 
-route_handlers = [incidents_index, incident_show, AlertController, MaintenanceWindowController, EscalationPolicyController, OncallRotationController,
+class EventRuleController(Controller):
+    path = "/api/v1/alert-event-rules"
+    tags = ["alerts"]
+
+    @get("/", opt=READ, sync_to_thread=True)
+    def index(self, request: Req) -> list[EventRule]:
+        return convert(event_rules.list_rules(rt(request), principal_of(request)), list[EventRule])  # type: ignore[return-value]
+
+    @post("/", opt=WRITE, sync_to_thread=True)
+    def create(self, request: Req, data: JSONBody[EventRuleIn]) -> EventRule:
+        """Any domain event but alert.* (e.g. agent.revoked, command.finished, device.deleted)."""
+        row = event_rules.create_rule(rt(request), principal_of(request), actor_of(request), msgspec.to_builtins(data))
+        return convert(row, EventRule)  # type: ignore[return-value]
+
+    @get("/{rule_id:int}", opt=READ, sync_to_thread=True)
+    def show(self, request: Req, rule_id: FromPath[int]) -> EventRule:
+        return convert(event_rules.get_rule(rt(request), principal_of(request), rule_id), EventRule)  # type: ignore[return-value]
+
+    @delete("/{rule_id:int}", opt=WRITE, sync_to_thread=True, status_code=HTTP_204_NO_CONTENT)
+    def remove(self, request: Req, rule_id: FromPath[int]) -> None:
+        event_rules.delete_rule(rt(request), principal_of(request), actor_of(request), rule_id)
+
+
+route_handlers = [incidents_index, incident_show, EventRuleController, AlertController, MaintenanceWindowController, EscalationPolicyController, OncallRotationController,
                   AlertActionController]

@@ -277,3 +277,23 @@ class Incident(Struct):
     open: bool
     devices: int
     alerts: list[IncidentMember]
+
+
+class EventRuleIn(Struct, forbid_unknown_fields=True):
+    """Raise an alert when `event` happens (its device, if it has one, is the alert's); `clear_event`, if given,
+    resolves it again."""
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    event: Annotated[str, Meta(max_length=100)]
+    clear_event: Annotated[str, Meta(max_length=100)] = ""
+    severity: Literal["info", "warning", "critical"] = "warning"
+    enabled: bool = True
+
+
+class EventRule(Struct):
+    id: int
+    name: str
+    event: str
+    clear_event: str
+    severity: str
+    enabled: bool
+    created_at: int

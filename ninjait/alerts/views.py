@@ -11,7 +11,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 
-from ninjait.alerts import actions, channels, escalation, maintenance, service
+from ninjait.alerts import actions, channels, escalation, event_rules, maintenance, service
 from ninjait.core import live
 from ninjait.core.errors import ServiceError
 from ninjait.core.events import Event
@@ -193,7 +193,7 @@ def _escalation_page(request: Req, *, error: str = "", status_code: int = 200) -
     return page(request, "alerts/escalation.html", status_code=status_code, active="alerts", error=error,
                 policies=escalation.list_policies(rt(request), p), rotations=escalation.list_rotations(rt(request), p),
                 channels={c["id"]: c["name"] for c in channels.list_channels(rt(request), p)}, users=users,
-                actions=actions.list_actions(rt(request), p),
+                actions=actions.list_actions(rt(request), p), event_rules=event_rules.list_rules(rt(request), p),
                 can_write=p.can("alerts.write") and p.organizations_for("alerts.write") is None)
 
 
@@ -247,10 +247,21 @@ def action_create(request: Req, data: FormData) -> Response[Any]:
     return _back("/alerts/escalation", "saved")
 
 
+@post("/alerts/escalation/event-rules", opt=WRITE, include_in_schema=False, sync_to_thread=True)
+def event_rule_create(request: Req, data: FormData) -> Response[Any]:
+    try:
+        event_rules.create_rule(rt(request), principal_of(request), actor_of(request), {
+            "name": field(data, "name", 100), "event": field(data, "event", 100),
+            "clear_event": field(data, "clear_event", 100), "severity": field(data, "severity", 20) or "warning"})
+    except ServiceError as exc:
+        return _escalation_page(request, error=exc.message, status_code=exc.status)
+    return _back("/alerts/escalation", "saved")
+
+
 @post("/alerts/escalation/{kind:str}/{item_id:int}/delete", opt=WRITE, include_in_schema=False, sync_to_thread=True)
 def escalation_delete(request: Req, kind: FromPath[str], item_id: FromPath[int]) -> Response[Any]:
     remove = {"policies": escalation.delete_policy, "rotations": escalation.delete_rotation,
-              "actions": actions.delete_action}.get(kind)
+              "actions": actions.delete_action, "event-rules": event_rules.delete_rule}.get(kind)
     if remove is None:
         return _escalation_page(request, error="nothing of that kind", status_code=404)
     remove(rt(request), principal_of(request), actor_of(request), item_id)
@@ -258,5 +269,5 @@ def escalation_delete(request: Req, kind: FromPath[str], item_id: FromPath[int])
 
 
 route_handlers = [alerts_page, alerts_stream, alerts_bulk, maintenance_page, maintenance_create, maintenance_delete,
-                  escalation_page, policy_create, rotation_create, action_create, escalation_delete, alert_page,
+                  escalation_page, policy_create, rotation_create, action_create, event_rule_create, escalation_delete, alert_page,
                   alert_action]

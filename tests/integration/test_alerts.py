@@ -154,3 +154,27 @@ def test_deleting_a_check_or_excluding_a_device_resolves_its_alerts(rt) -> None:
     assert open_alerts(rt) == []
     notes = {r["resolution_note"] for r in service.list_alerts(rt, admin(), state="resolved")[0]}
     assert notes == {"the device was excluded from the check", "the check was deleted"}
+
+
+def test_an_event_rule_turns_a_chosen_domain_event_into_an_alert_and_its_clear_event_resolves_it(rt) -> None:  # type: ignore[no-untyped-def]
+    from ninjait.alerts import event_rules
+
+    pc = device(rt, "kiosk")
+    rule = event_rules.create_rule(rt, admin(), TECH, {"name": "Agent revoked", "event": "agent.revoked",
+                                                       "clear_event": "agent.approved", "severity": "critical"})
+    rt.bus.emit("agent.revoked", 1, None, object_type="device", object_id=pc, summary={"by": "someone"})
+    rt.bus.emit("agent.revoked", 2, None, object_type="device", object_id=pc)  # another tenant: no rule there
+    [alert] = open_alerts(rt)
+    assert (alert["title"], alert["severity"], alert["rule"], alert["device_id"]) == (
+        "Agent revoked on kiosk", "critical", f"event:{rule['id']}", pc)
+    assert open_alerts(rt, admin(2)) == []
+    rt.bus.emit("agent.approved", 1, None, object_type="device", object_id=pc)
+    assert open_alerts(rt) == []
+    for bad, field in (({"event": "alert.triggered"}, "event"), ({"event": "nonsense"}, "event"),
+                       ({"event": "agent.revoked", "severity": "meh"}, "severity")):
+        with pytest.raises(Invalid) as caught:
+            event_rules.create_rule(rt, admin(), TECH, {"name": "bad", **bad})
+        assert caught.value.field == field
+    event_rules.delete_rule(rt, admin(), TECH, rule["id"])
+    rt.bus.emit("agent.revoked", 1, None, object_type="device", object_id=pc)
+    assert open_alerts(rt) == []

@@ -205,3 +205,17 @@ def test_alert_actions_over_http_and_the_page(world_app, alerts) -> None:  # typ
     assert {a["name"] for a in admin.get("/api/v1/alert-actions").json()} == {"Clear temp", "Reboot spooler"}
     assert admin.post(f"/alerts/escalation/actions/{made.json()['id']}/delete").status_code == 303
     assert admin.get(f"/api/v1/alert-actions/{made.json()['id']}").status_code == 404
+
+
+def test_event_rules_over_http_and_the_page(world_app, alerts) -> None:  # type: ignore[no-untyped-def]
+    admin, _ = alerts
+    made = admin.post("/api/v1/alert-event-rules", json={"name": "Device removed", "event": "device.deleted",
+                                                         "severity": "info"})
+    assert made.status_code == 201 and made.json()["clear_event"] == ""
+    assert admin.post("/api/v1/alert-event-rules", json={"name": "Loop", "event": "alert.triggered"}).status_code == 400
+    form = admin.post("/alerts/escalation/event-rules", data={"name": "Revoked agent", "event": "agent.revoked",
+                                                              "clear_event": "agent.approved", "severity": "critical"})
+    assert form.status_code == 303
+    page = admin.get("/alerts/escalation").text
+    assert "Device removed" in page and "agent.approved" in page
+    assert admin.delete(f"/api/v1/alert-event-rules/{made.json()['id']}").status_code == 204
