@@ -15,7 +15,7 @@ from typing import Any
 from ninjait.alerts import service
 from ninjait.core.errors import Conflict, Invalid, NotFound
 from ninjait.core.events import Event
-from ninjait.core.runtime import Runtime
+from ninjait.core.runtime import Runtime, attached
 from ninjait.identity.principal import Actor, Principal
 
 EVENT_NAME = re.compile(r"^[a-z_]+\.[a-z_.]+$")
@@ -48,12 +48,7 @@ class _Cache:
 
 
 def _cache(rt: Runtime) -> _Cache:
-    """One per runtime (a process may hold several, e.g. tests), made on first use."""
-    cache = getattr(rt, "event_rule_cache", None)
-    if cache is None:
-        cache = _Cache()
-        rt.event_rule_cache = cache  # type: ignore[attr-defined]
-    return cache
+    return attached(rt, "event_rule_cache", _Cache)
 
 
 def _check_event(name: str, value: str, required: bool) -> str:

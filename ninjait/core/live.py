@@ -90,8 +90,6 @@ class Hub:
 
 def hub_of(runtime: object) -> Hub:
     """The runtime's hub (one per serving process), made on first use."""
-    hub = getattr(runtime, "live_hub", None)
-    if hub is None:
-        hub = Hub()
-        runtime.live_hub = hub  # type: ignore[attr-defined]
-    return hub
+    from ninjait.core.runtime import attached
+
+    return attached(runtime, "live_hub", Hub)

@@ -7,9 +7,10 @@ through :func:`current`; HTTP handlers get the same objects from the app.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ninjait.core import queue
 from ninjait.core.crypto import Keyring, load_or_create_key
@@ -18,6 +19,7 @@ from ninjait.core.events import EventBus
 from ninjait.core.migrate import MigrationError, migrate, pending
 from ninjait.settings import Settings
 
+T = TypeVar("T")
 ANALYTICS_FILE = "analytics.duckdb"
 
 
@@ -57,6 +59,16 @@ class Runtime:
 
 
 _current: Runtime | None = None
+
+
+def attached(runtime: object, name: str, make: Callable[[], T]) -> T:
+    """An object that lives as long as the runtime (a cache, the live hub), made on first use. A process may
+    hold several runtimes (tests), so such objects hang on the runtime, not on a module."""
+    found = getattr(runtime, name, None)
+    if found is None:
+        found = make()
+        setattr(runtime, name, found)
+    return found
 
 
 def current() -> Runtime:
