@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, get
-from litestar.params import FromPath, FromQuery, Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from msgspec import Struct
 
 from ninjait.identity.http import principal_of
@@ -48,10 +48,15 @@ READ = {"permission": "devices.read"}
 @get("/api/v1/devices/{device_id:int}/metrics", opt=READ, tags=["metrics"], sync_to_thread=True)
 def device_metrics(request: Request[Any, Any, Any], device_id: FromPath[int], metric: FromQuery[str],
                    instance: FromQuery[str] = "",
-                   from_: Annotated[float | None, Parameter(query="from")] = None,
-                   to: FromQuery[float | None] = None, tier: FromQuery[str] = "") -> Series:
+                   from_: Annotated[float | None, QueryParameter(name="from")] = None,
+                   to: FromQuery[float | None] = None, tier: FromQuery[str] = "",
+                   step: FromQuery[int | None] = None) -> Series:
     """Points of one metric (min/avg/max per point); the tier follows the range: raw up to 2 days,
-    5-minute up to 31 days, hourly beyond. `from`/`to` are Unix times; default: the last hour."""
+    5-minute up to 31 days, hourly beyond. `from`/`to` are Unix times; default: the last hour. `step`
+    (seconds between points) picks the tier instead: under 300 raw, under 3600 5-minute, else hourly;
+    `tier` (raw, 5m, 1h) names it outright."""
+    if step is not None and not tier:
+        tier = service.tier_for_step(step)
     result = service.series(request.app.state.runtime, principal_of(request), device_id, metric, instance,
                             from_, to, tier)
     return convert({**result, "start": result["from"], "end": result["to"]}, Series)  # type: ignore[return-value]

@@ -79,6 +79,12 @@ def purge(rt: Runtime) -> dict[str, int]:
     return analytics(rt).purge(time.time())
 
 
+def tier_for_step(step: int) -> str:
+    if step < 1:
+        raise Invalid("step is the number of seconds between points (1 or more)", field="step")
+    return "raw" if step < 300 else "5m" if step < 3600 else "1h"
+
+
 def pick_tier(span: float) -> str:
     if span <= 2 * 86400:
         return "raw"

@@ -102,8 +102,12 @@ def test_metric_series_and_top_devices(fleet) -> None:  # type: ignore[no-untype
     month = admin.get(f"/api/v1/devices/{ws3['id']}/metrics", params={"metric": "cpu_percent",
                                                                       "from": now - 30 * 86400})
     assert month.status_code == 200 and month.json()["tier"] == "5m"
+    by_step = {step: admin.get(f"/api/v1/devices/{ws3['id']}/metrics", params={
+        "metric": "cpu_percent", "from": now - 600, "step": step}).json()["tier"] for step in (30, 300, 3600)}
+    assert by_step == {30: "raw", 300: "5m", 3600: "1h"}
     for bad in ({"metric": "secrets"}, {"metric": "cpu_percent", "from": now, "to": now - 10},
-                {"metric": "cpu_percent", "from": now - 3 * 366 * 86400}, {"metric": "cpu_percent", "from": "soon"}):
+                {"metric": "cpu_percent", "from": now - 3 * 366 * 86400}, {"metric": "cpu_percent", "from": "soon"},
+                {"metric": "cpu_percent", "step": 0}):
         assert admin.get(f"/api/v1/devices/{ws3['id']}/metrics", params=bad).status_code == 400, bad
     top = admin.get("/api/v1/metrics/top", params={"metric": "cpu_percent", "hours": 1})
     assert top.status_code == 200  # the 5-minute tier fills once the mover ran; the shape is checked here
