@@ -111,6 +111,18 @@ def ingest(c: Conn, agent: service.AgentIdentity, batch: wire.CheckIn, rows: lis
     return result
 
 
+def _publish(rt: Runtime, agent: service.AgentIdentity, stored: Stored) -> None:
+    if stored.came_back_from:
+        rt.bus.emit("device.status_changed", agent.tenant_id, {"user_id": None, "email": "agent"},
+                    object_type="device", object_id=agent.device_id,
+                    summary={"from": stored.came_back_from, "to": "online"})
+    for cmd in stored.finished:
+        rt.bus.emit("command.finished", agent.tenant_id, {"user_id": None, "email": "agent"},
+                    object_type="device", object_id=agent.device_id,
+                    summary={"command": cmd["uid"], "kind": cmd["kind"], "status": cmd["status"],
+                             "exit_code": cmd["exit_code"]})
+
+
 async def authenticate(rt: Runtime, header: str) -> service.AgentIdentity:
     cached_uid = header.partition(" ")[2].partition(":")[0]
     if service.AGENT_CACHE.get(cached_uid) is not None:
@@ -125,15 +137,9 @@ async def check_in(rt: Runtime, header: str, raw: bytes, encoding: str) -> bytes
     batch = decode_body(raw, encoding)
     signer = service.signer(rt)
     stored: Stored = await rt.db.awrite(lambda c: ingest(c, agent, batch, sample_rows(agent, batch.metrics), signer))
-    if stored.came_back_from:
-        rt.bus.emit("device.status_changed", agent.tenant_id, {"user_id": None, "email": "agent"},
-                    object_type="device", object_id=agent.device_id,
-                    summary={"from": stored.came_back_from, "to": "online"})
-    for cmd in stored.finished:
-        rt.bus.emit("command.finished", agent.tenant_id, {"user_id": None, "email": "agent"},
-                    object_type="device", object_id=agent.device_id,
-                    summary={"command": cmd["uid"], "kind": cmd["kind"], "status": cmd["status"],
-                             "exit_code": cmd["exit_code"]})
+    if stored.came_back_from or stored.finished:
+        # Subscribers (audit, alerts, rules) write to the database: not on the event loop.
+        await anyio.to_thread.run_sync(_publish, rt, agent, stored)
     reply = wire.CheckInReply(
         ack_seq=batch.seq, interval=rt.settings.agent_interval, server_time=time.time(),
         commands=[service.to_wire(row, agent.uid) for row in stored.commands],
