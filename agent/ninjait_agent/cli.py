@@ -50,7 +50,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         print(f"ninjait-agent: enrollment failed: {exc}", file=sys.stderr)
         return 1
     config = cfg.Config(server=args.server.rstrip("/"), agent_id=reply.agent_id, signing_key=reply.signing_key,
-                        fingerprint=fingerprint, interval=reply.interval, no_scripts=args.no_scripts,
+                        fingerprint=fingerprint, interval=reply.interval, no_scripts=args.no_scripts, no_events=args.no_events,
                         status=reply.status)
     if args.reboot_command:
         config.reboot_command = args.reboot_command.split()
@@ -119,6 +119,8 @@ def build_parser() -> Parser:
     enroll.add_argument("--token", required=True, help="enrollment token from the appliance")
     enroll.add_argument("--fingerprint", help="SHA-256 of the appliance's certificate (pinned from now on)")
     enroll.add_argument("--no-scripts", action="store_true", help="refuse every script this agent is sent")
+    enroll.add_argument("--no-events", action="store_true",
+                        help="do not send the errors this computer logs (journal / event log) to the appliance")
     enroll.add_argument("--reboot-command", help="command used for reboots (default: shutdown -r +1)")
     enroll.add_argument("--force", action="store_true", help="enroll again over an existing configuration")
     run = sub.add_parser("run", help="the service loop (what the system service runs)")

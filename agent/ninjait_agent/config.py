@@ -36,6 +36,7 @@ class Config:
     fingerprint: str = ""  # SHA-256 of the server certificate; empty = public CA validation
     interval: int = 30
     no_scripts: bool = False
+    no_events: bool = False  # do not send the errors the endpoint logs
     reboot_command: list[str] = field(default_factory=lambda: ["shutdown", "-r", "+1"])
     status: str = "active"
 

@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from ninjait_agent import __version__, collect, config as cfg, update, wire
+from ninjait_agent import __version__, collect, config as cfg, events, update, wire
 from ninjait_agent.checks import CheckRunner
 from ninjait_agent.commands import Executor, Refused, verify
 from ninjait_agent.outbox import Outbox
@@ -64,15 +64,26 @@ class Agent:
             self.outbox.put("inventory_wanted", "0")
         return inventory, digest
 
+    def _events(self) -> list[wire.AgentEvent]:
+        """Errors logged since the last round (none on the first: no history is sent)."""
+        now = time.time()
+        since = float(self.outbox.get("events_since", "0"))
+        self.outbox.put("events_since", str(now))
+        if not since or self.config.no_events:
+            return []
+        return events.collect(since)
+
     def seal(self) -> int:
         inventory, digest = self._inventory()
         samples = self.samples
+        logged = self._events()
 
         def build(seq: int, results: list[dict], checks: list[dict]) -> bytes:  # type: ignore[type-arg]
             return wire.ENCODER.encode(wire.CheckIn(
                 seq=seq, sent_at=time.time(), agent_version=__version__, metrics=samples,
                 results=[wire.CommandResult(**r) for r in results], inventory=inventory, inventory_hash=digest,
-                checks_version=self.checks.version, check_results=[wire.CheckReport(**r) for r in checks]))
+                checks_version=self.checks.version, check_results=[wire.CheckReport(**r) for r in checks],
+                events=logged))
 
         seq = self.outbox.seal_batch(build)
         self.samples = []

@@ -153,6 +153,15 @@ class CheckReport(Strict):
     message: LongStr = ""
 
 
+class AgentEvent(Strict):
+    """An error the endpoint logged (systemd journal, Windows event log) since the last check-in."""
+
+    ts: Epoch
+    level: Literal["warning", "error", "critical"]
+    source: Str  # the program or event source, e.g. "sshd", "Service Control Manager"
+    message: LongStr
+
+
 class CheckIn(Strict):
     seq: Annotated[int, Meta(ge=1, le=2**62)]
     sent_at: Epoch
@@ -166,6 +175,7 @@ class CheckIn(Strict):
     # older agents send nothing and are never sent checks.
     checks_version: Annotated[str, Meta(max_length=64)] = ""
     check_results: Annotated[list[CheckReport], Meta(max_length=1000)] = []
+    events: Annotated[list[AgentEvent], Meta(max_length=100)] = []
 
 
 class SignedCommand(Strict):

@@ -111,7 +111,14 @@ def ingest(c: Conn, agent: service.AgentIdentity, batch: wire.CheckIn, rows: lis
     return result
 
 
-def _publish(rt: Runtime, agent: service.AgentIdentity, stored: Stored) -> None:
+MAX_EVENTS_PUBLISHED = 20  # per check-in: an endpoint in a log storm does not flood the bus and the audit log
+
+
+def _publish(rt: Runtime, agent: service.AgentIdentity, stored: Stored, logged: list[wire.AgentEvent]) -> None:
+    for e in logged[-MAX_EVENTS_PUBLISHED:]:
+        rt.bus.emit("agent.event", agent.tenant_id, {"user_id": None, "email": "agent"}, object_type="device",
+                    object_id=agent.device_id, summary={"level": e.level, "source": e.source,
+                                                        "message": e.message[:1000], "ts": e.ts})
     if stored.came_back_from:
         rt.bus.emit("device.status_changed", agent.tenant_id, {"user_id": None, "email": "agent"},
                     object_type="device", object_id=agent.device_id,
@@ -137,9 +144,9 @@ async def check_in(rt: Runtime, header: str, raw: bytes, encoding: str) -> bytes
     batch = decode_body(raw, encoding)
     signer = service.signer(rt)
     stored: Stored = await rt.db.awrite(lambda c: ingest(c, agent, batch, sample_rows(agent, batch.metrics), signer))
-    if stored.came_back_from or stored.finished:
+    if stored.came_back_from or stored.finished or (stored.new_batch and batch.events):
         # Subscribers (audit, alerts, rules) write to the database: not on the event loop.
-        await anyio.to_thread.run_sync(_publish, rt, agent, stored)
+        await anyio.to_thread.run_sync(_publish, rt, agent, stored, batch.events if stored.new_batch else [])
     reply = wire.CheckInReply(
         ack_seq=batch.seq, interval=rt.settings.agent_interval, server_time=time.time(),
         commands=[service.to_wire(row, agent.uid) for row in stored.commands],

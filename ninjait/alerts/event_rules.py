@@ -127,9 +127,16 @@ def on_event(rt: Runtime, event: Event) -> None:
         where = f" on {device['hostname']}" if device else ""
         service.trigger(rt, service.Condition(
             tenant_id=event.tenant_id, rule=f"event:{r['id']}", subject=subject, source="event", severity=r["severity"],
-            title=f"{r['name']}{where}", message=f"{event.name}: {event.data.get('summary') or {}}"[:2000],
+            title=f"{r['name']}{where}", message=_message(event)[:2000],
             organization_id=device["organization_id"] if device else None, device_id=device_id if device else None,
             details={"event": event.name, "summary": event.data.get("summary") or {}}))
+
+
+def _message(event: Event) -> str:
+    summary = event.data.get("summary") or {}
+    if "message" in summary:  # e.g. agent.event: what the endpoint logged
+        return f"{summary.get('source') or event.name}: {summary['message']}"
+    return f"{event.name}: {summary}"
 
 
 def subscribe(rt: Runtime) -> None:

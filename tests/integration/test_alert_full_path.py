@@ -50,3 +50,27 @@ def test_a_bad_sample_becomes_a_notification_and_a_good_one_resolves_it(world_ap
         finally:
             admin.close()
             tech.close()
+
+
+def test_errors_the_endpoint_logged_become_an_alert_through_an_event_rule(world_app) -> None:  # type: ignore[no-untyped-def]
+    app, world = world_app
+    admin = Browser(app).login(world.people["a-organizationadmin"])
+    try:
+        rule = admin.post("/api/v1/alert-event-rules", json={"name": "Errors in the system log", "event": "agent.event"})
+        assert rule.status_code == 201, rule.text
+        token = admin.post("/api/v1/enrollment-tokens", json={"site_id": world.sites["a"]}).json()["token"]
+        with app.client() as client:
+            agent = enroll(client, token, "file-srv")
+            logged = [{"ts": time.time() - 5, "level": "error", "source": "smartd",
+                       "message": "Device: /dev/sda, 8 Currently unreadable (pending) sectors"},
+                      {"ts": time.time() - 1, "level": "critical", "source": "kernel", "message": "EXT4-fs error"}]
+            assert agent.check_in(client, events=logged).status_code == 200
+            too_many = [{"ts": time.time(), "level": "error", "source": "x", "message": "m"}] * 101
+            assert agent.check_in(client, events=too_many).status_code == 400  # the schema bounds a batch
+        alerts = wait_until(lambda: [a for a in admin.get("/api/v1/alerts").json() if a["device_hostname"] == "file-srv"],
+                            timeout=30, every=0.2)
+        [alert] = alerts  # one open alert per device and rule: the second event counts an occurrence
+        assert alert["title"] == "Errors in the system log on file-srv" and alert["occurrences"] == 2
+        assert alert["message"] == "kernel: EXT4-fs error"
+    finally:
+        admin.close()
