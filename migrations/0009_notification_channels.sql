@@ -12,6 +12,7 @@ CREATE TABLE notification_channels (
     notify_flapping BIGINT NOT NULL DEFAULT 0,
     renotify_minutes BIGINT NOT NULL DEFAULT 0,
     organization_ids TEXT NOT NULL DEFAULT '[]',  -- JSON: only alerts of these organizations; [] = all
+    group_ids TEXT NOT NULL DEFAULT '[]',         -- JSON: only alerts of devices in these groups; [] = all
     quiet_from BIGINT,                        -- quiet hours, minutes of the day UTC: only critical alerts go out
     quiet_to BIGINT,                          -- in them; the rest waits for their end
     enabled BIGINT NOT NULL DEFAULT 1,

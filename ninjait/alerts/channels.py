@@ -84,12 +84,13 @@ def _out(row: dict[str, Any]) -> dict[str, Any]:
     sealed = row.pop("secrets", "")
     return {**row, "config": json.loads(row["config"] or "{}"), "secrets_set": bool(sealed),
             "organization_ids": json.loads(row.get("organization_ids") or "[]"),
+            "group_ids": json.loads(row.get("group_ids") or "[]"),
             "notify_resolved": bool(row["notify_resolved"]), "notify_flapping": bool(row["notify_flapping"]),
             "enabled": bool(row["enabled"])}
 
 
 COLUMNS = ("id, tenant_id, name, kind, config, secrets, min_severity, notify_resolved, notify_flapping, "
-           "renotify_minutes, organization_ids, quiet_from, quiet_to, enabled, created_at")
+           "renotify_minutes, organization_ids, group_ids, quiet_from, quiet_to, enabled, created_at")
 
 
 def _rules(data: dict[str, Any]) -> dict[str, Any]:
@@ -107,23 +108,25 @@ def _rules(data: dict[str, Any]) -> dict[str, Any]:
             q is not None and (not isinstance(q, int) or not 0 <= q < 1440) for q in quiet):
         raise Invalid("quiet_from and quiet_to are minutes of the day (0-1439, UTC), both or neither",
                       field="quiet_from")
-    orgs = data.get("organization_ids") or []
-    if isinstance(orgs, str):
-        orgs = json.loads(orgs)
-    if not isinstance(orgs, list) or not all(isinstance(o, int) for o in orgs) or len(orgs) > 500:
-        raise Invalid("organization_ids is a list of organization ids (empty: every organization)",
-                      field="organization_ids")
-    return {"name": name, "min_severity": severity, "quiet_from": quiet[0], "quiet_to": quiet[1],
-            "organization_ids": json.dumps(sorted(set(orgs))), "notify_resolved": int(bool(data.get("notify_resolved", True))),
+    chosen = {}
+    for key, what in (("organization_ids", "organization"), ("group_ids", "device group")):
+        ids = data.get(key) or []
+        if isinstance(ids, str):
+            ids = json.loads(ids)
+        if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids) or len(ids) > 500:
+            raise Invalid(f"{key} is a list of {what} ids (empty: all)", field=key)
+        chosen[key] = json.dumps(sorted(set(ids)))
+    return {"name": name, "min_severity": severity, "quiet_from": quiet[0], "quiet_to": quiet[1], **chosen, "notify_resolved": int(bool(data.get("notify_resolved", True))),
             "notify_flapping": int(bool(data.get("notify_flapping", False))), "renotify_minutes": renotify,
             "enabled": int(bool(data.get("enabled", True)))}
 
 
-def _check_organizations(c: Any, tenant_id: int, encoded: str) -> None:
-    wanted = json.loads(encoded)
-    if wanted and len(c.all(f"SELECT id FROM organizations WHERE tenant_id = ? AND id IN "
-                            f"({', '.join('?' for _ in wanted)})", (tenant_id, *wanted))) != len(wanted):
-        raise Invalid("organization_ids names an organization that is not this tenant's", field="organization_ids")
+def _check_organizations(c: Any, tenant_id: int, rules: dict[str, Any]) -> None:
+    for key, table in (("organization_ids", "organizations"), ("group_ids", "device_groups")):
+        wanted = json.loads(rules[key])
+        if wanted and len(c.all(f"SELECT id FROM {table} WHERE tenant_id = ? AND id IN "
+                                f"({', '.join('?' for _ in wanted)})", (tenant_id, *wanted))) != len(wanted):
+            raise Invalid(f"{key} names one that is not this tenant's", field=key)
 
 
 def _require_admin(p: Principal) -> None:
@@ -138,16 +141,17 @@ def create_channel(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any]
     now = int(time.time())
 
     def write(c: Any) -> int:
-        _check_organizations(c, p.tenant_id, rules["organization_ids"])
+        _check_organizations(c, p.tenant_id, rules)
         if c.value("SELECT 1 FROM notification_channels WHERE tenant_id = ? AND name = ?", (p.tenant_id, rules["name"])):
             raise Conflict(f"a channel named {rules['name']!r} exists", field="name")
         return int(c.value(
             "INSERT INTO notification_channels (tenant_id, name, kind, config, secrets, min_severity, notify_resolved, "
-            "notify_flapping, renotify_minutes, organization_ids, quiet_from, quiet_to, enabled, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "notify_flapping, renotify_minutes, organization_ids, group_ids, quiet_from, quiet_to, enabled, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (p.tenant_id, rules["name"], kind, json.dumps(config), _seal(rt, p.tenant_id, secrets),
              rules["min_severity"], rules["notify_resolved"], rules["notify_flapping"], rules["renotify_minutes"],
-             rules["organization_ids"], rules["quiet_from"], rules["quiet_to"], rules["enabled"], now)))
+             rules["organization_ids"], rules["group_ids"], rules["quiet_from"], rules["quiet_to"], rules["enabled"],
+             now)))
 
     channel_id = rt.db.write(write)
     rt.bus.emit("notification_channel.created", p.tenant_id, actor.as_dict(), object_type="notification_channel",
@@ -182,18 +186,18 @@ def update_channel(rt: Runtime, p: Principal, actor: Actor, channel_id: int, dat
                                 _unseal(rt, p.tenant_id, current["secrets"]))
 
     def write(c: Any) -> None:
-        _check_organizations(c, p.tenant_id, rules["organization_ids"])
+        _check_organizations(c, p.tenant_id, rules)
         clash = c.value("SELECT id FROM notification_channels WHERE tenant_id = ? AND name = ? AND id <> ?",
                         (p.tenant_id, rules["name"], channel_id))
         if clash:
             raise Conflict(f"a channel named {rules['name']!r} exists", field="name")
         c.execute("UPDATE notification_channels SET name = ?, config = ?, secrets = ?, min_severity = ?, "
-                  "notify_resolved = ?, notify_flapping = ?, renotify_minutes = ?, organization_ids = ?, quiet_from = ?, "
-                  "quiet_to = ?, enabled = ? WHERE tenant_id = ? AND id = ?",
+                  "notify_resolved = ?, notify_flapping = ?, renotify_minutes = ?, organization_ids = ?, group_ids = ?, "
+                  "quiet_from = ?, quiet_to = ?, enabled = ? WHERE tenant_id = ? AND id = ?",
                   (rules["name"], json.dumps(config), _seal(rt, p.tenant_id, secrets), rules["min_severity"],
                    rules["notify_resolved"], rules["notify_flapping"], rules["renotify_minutes"],
-                   rules["organization_ids"], rules["quiet_from"], rules["quiet_to"], rules["enabled"], p.tenant_id,
-                   channel_id))
+                   rules["organization_ids"], rules["group_ids"], rules["quiet_from"], rules["quiet_to"],
+                   rules["enabled"], p.tenant_id, channel_id))
 
     rt.db.write(write)
     rt.bus.emit("notification_channel.updated", p.tenant_id, actor.as_dict(), object_type="notification_channel",

@@ -12,6 +12,7 @@ from litestar.response import Template
 from ninjait.alerts import channels
 from ninjait.core.errors import ServiceError
 from ninjait.identity.http import actor_of, principal_of
+from ninjait.devices import groups as device_groups
 from ninjait.identity import service as identity
 from ninjait.identity.views import FormData, _back, field, values
 from ninjait.ui.pages import page
@@ -45,6 +46,7 @@ def _from_form(request: Req, data: dict[str, Any], kind: str) -> dict[str, Any]:
     quiet = [_minutes(field(data, key, 5)) for key in ("quiet_from", "quiet_to")]
     return {"name": field(data, "name", 100), "kind": kind, "settings": settings,
             "organization_ids": [int(o) for o in values(data, "organization_ids", 500) if o.isdigit()],
+            "group_ids": [int(g) for g in values(data, "group_ids", 500) if g.isdigit()],
             "quiet_from": quiet[0], "quiet_to": quiet[1],
             "min_severity": field(data, "min_severity", 20) or "warning",
             "renotify_minutes": int(renotify) if renotify.isdigit() else -1,
@@ -58,6 +60,7 @@ def _channels_page(request: Req, kind: str = "", *, error: str = "", form: dict[
     chosen = next((k for k in kinds if k.kind == kind), None)
     return page(request, "alerts/channels.html", status_code=status_code, active="settings",
                 orgs={o["id"]: o["name"] for o in identity.list_organizations(rt(request), p)},
+                groups={g["id"]: g["name"] for g in device_groups.list_groups(rt(request), p)},
                 channels=channels.list_channels(rt(request), p), kinds=kinds, chosen=chosen, error=error,
                 form=form or {"enabled": True, "notify_resolved": True, "min_severity": "warning"},
                 can_write=p.can("alerts.write") and p.organizations_for("alerts.write") is None)
@@ -85,6 +88,7 @@ def _channel_page(request: Req, channel_id: int, *, error: str = "", outcome: di
     channel = channels.get_channel(rt(request), p, channel_id)
     return page(request, "alerts/channel.html", status_code=status_code, active="settings", channel=channel,
                 orgs={o["id"]: o["name"] for o in identity.list_organizations(rt(request), p)},
+                groups={g["id"]: g["name"] for g in device_groups.list_groups(rt(request), p)},
                 plugin=channels.catalogue(rt(request)).get(channel["kind"]), error=error, outcome=outcome,
                 deliveries=channels.deliveries(rt(request), p, channel_id, 50),
                 can_write=p.can("alerts.write") and p.organizations_for("alerts.write") is None)

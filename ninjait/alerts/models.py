@@ -98,6 +98,7 @@ class NotificationChannel(Struct):
     notify_flapping: bool
     renotify_minutes: int
     organization_ids: list[int]
+    group_ids: list[int]
     quiet_from: int | None
     quiet_to: int | None
     enabled: bool
@@ -113,6 +114,7 @@ class NotificationChannelIn(Struct, forbid_unknown_fields=True):
     notify_flapping: bool = False
     renotify_minutes: Annotated[int, Meta(ge=0, le=10080)] = 0
     organization_ids: list[int] = []  # only alerts of these organizations; empty: every organization
+    group_ids: list[int] = []  # only alerts of devices in these device groups; empty: every device
     quiet_from: Annotated[int, Meta(ge=0, le=1439)] | None = None
     quiet_to: Annotated[int, Meta(ge=0, le=1439)] | None = None
     enabled: bool = True
@@ -127,6 +129,7 @@ class NotificationChannelUpdate(Struct):
     notify_flapping: bool | None = None
     renotify_minutes: Annotated[int, Meta(ge=0, le=10080)] | None = None
     organization_ids: list[int] | None = None
+    group_ids: list[int] | None = None
     quiet_from: Annotated[int, Meta(ge=0, le=1439)] | None = None
     quiet_to: Annotated[int, Meta(ge=0, le=1439)] | None = None
     enabled: bool | None = None

@@ -41,7 +41,8 @@ def message_for(rt: Runtime, alert: dict[str, Any], event: str) -> Message:
 def _matching(c: Any, alert: dict[str, Any], event: str) -> list[dict[str, Any]]:
     if alert["in_maintenance"] or incidents.folded(c, alert):
         return []  # raised during a maintenance window, or an earlier member of its incident speaks for it
-    rows = c.all("SELECT id, min_severity, notify_resolved, notify_flapping, organization_ids, quiet_from, quiet_to "
+    rows = c.all("SELECT id, min_severity, notify_resolved, notify_flapping, organization_ids, group_ids, quiet_from, "
+                 "quiet_to "
                  "FROM notification_channels "
                  "WHERE tenant_id = ? AND enabled = 1 ORDER BY id", (alert["tenant_id"],))
     chosen = []
@@ -53,6 +54,11 @@ def _matching(c: Any, alert: dict[str, Any], event: str) -> list[dict[str, Any]]
         only = json.loads(ch["organization_ids"] or "[]")
         if only and alert["organization_id"] not in only:
             continue  # a channel of some customers only (e.g. their own Teams channel)
+        in_groups = json.loads(ch["group_ids"] or "[]")
+        if in_groups and not c.value(
+                f"SELECT 1 FROM device_group_members WHERE device_id = ? AND group_id IN "
+                f"({', '.join('?' for _ in in_groups)})", (alert["device_id"], *in_groups)):
+            continue  # a channel for some device groups only (e.g. the servers)
         told = c.value("SELECT count(*) FROM notification_deliveries WHERE alert_id = ? AND channel_id = ? "
                        "AND event IN ('triggered', 'reminder')", (alert["id"], ch["id"]))
         if event == "resolved" and (not ch["notify_resolved"] or not told):

@@ -404,3 +404,19 @@ def test_a_channel_can_serve_chosen_customers_only(rt, receiver) -> None:  # typ
     with pytest.raises(Invalid) as caught:  # another tenant's organization
         channel(rt, "slack", {"url": f"{receiver.url}/x"}, organization_ids=[3])
     assert caught.value.field == "organization_ids"
+
+
+def test_a_channel_can_serve_a_device_group_only(rt, receiver) -> None:  # type: ignore[no-untyped-def]
+    from ninjait.devices import groups
+
+    srv, laptop = device(rt, "srv-db"), device(rt, "laptop", site=2)
+    servers = groups.create_group(rt, admin(), ME, "Servers", "dynamic",
+                                  {"all": [{"field": "hostname", "op": "contains", "value": "srv"}]})
+    channel(rt, "slack", {"url": f"{receiver.url}/servers"}, group_ids=[servers["id"]])
+    goes(rt, srv, "offline")
+    goes(rt, laptop, "offline")
+    send_due(rt)
+    assert [r.json()["text"].split(" is ")[0] for r in receiver.at("/servers")] == ["[CRITICAL] srv-db"]
+    with pytest.raises(Invalid) as caught:
+        channel(rt, "slack", {"url": f"{receiver.url}/x"}, group_ids=[999999])
+    assert caught.value.field == "group_ids"
