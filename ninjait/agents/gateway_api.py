@@ -7,6 +7,7 @@ from typing import Any
 import anyio
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.params import FromPath
 from litestar.response import File
 from ninjait_agent import wire
 
@@ -52,7 +53,7 @@ async def rotate(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/agent/v1/updates/{platform:str}/{version:str}", opt=AGENT, tags=["agent"])
-async def download_update(request: Request[Any, Any, Any], platform: str, version: str) -> File:
+async def download_update(request: Request[Any, Any, Any], platform: FromPath[str], version: FromPath[str]) -> File:
     """An agent build (see `ninjait agent-release publish`); the agent checks its signed SHA-256."""
     rt = _rt(request)
     agent = await gateway.authenticate(rt, request.headers.get("authorization", ""))

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from ninjait.agents import releases, service, store
@@ -33,7 +33,7 @@ FILTERS = ("q", "organization_id", "site_id", "status", "os", "tag", "group_id",
 
 
 @get("/devices", opt={"permission": "devices.read"}, include_in_schema=False, sync_to_thread=True)
-def devices_page(request: Req, page_number: Annotated[int, Parameter(query="page", ge=1)] = 1) -> Template:
+def devices_page(request: Req, page_number: Annotated[int, QueryParameter(name="page", ge=1)] = 1) -> Template:
     p = principal_of(request)
     params = {k: request.query_params.get(k, "")[:200] for k in FILTERS}
     org = params["organization_id"]
