@@ -11,6 +11,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from ninjait.agents import releases, service, store
+from ninjait.alerts import service as alerts
 from ninjait.core.errors import ServiceError
 from ninjait.devices import fields, service as devices, views as device_views
 from ninjait.identity import service as identity
@@ -64,7 +65,10 @@ def _device_page(request: Req, device_id: int, *, status_code: int = 200, error:
         agent = store.agent_for_device(c, p.tenant_id, device_id)
     software_rows, software_total = devices.software(device)
     activity = devices.timeline(rt(request), p, device_id)
+    device_alerts = (alerts.list_alerts(rt(request), p, device_id=device_id, per_page=20)[0]
+                     if p.can("alerts.read", device["organization_id"]) else None)
     return page(request, "agents/device.html", custom_fields=fields.list_fields(rt(request), p),
+                device_alerts=device_alerts,
                 status_code=status_code, active="devices", error=error,
                 device=device, agent=agent, commands=service.list_commands(rt(request), p, device_id),
                 agent_builds=releases.list_releases(rt(request).settings.data_dir, device["platform"]),

@@ -24,7 +24,7 @@ from ninjait.ui.pages import LAYOUT_CONTEXT, page
 Req = Request[Any, Any, Any]
 READ, WRITE = {"permission": "alerts.read"}, {"permission": "alerts.write"}
 PER_PAGE = 50
-FILTERS = ("state", "severity", "organization_id", "max_age_hours", "incident_id")
+FILTERS = ("state", "severity", "organization_id", "max_age_hours", "incident_id", "device_id")
 nav.provide("alerts", "/alerts")
 
 
@@ -55,7 +55,8 @@ def alerts_page(request: Req, page_number: Annotated[int, QueryParameter(name="p
         rows, total = service.list_alerts(rt(request), p, state=params["state"], severity=params["severity"],
                                           organization_id=_int(params["organization_id"]),
                                           max_age_hours=_int(params["max_age_hours"]),
-                                          incident_id=_int(params["incident_id"]), page=page_number,
+                                          incident_id=_int(params["incident_id"]),
+                                          device_id=_int(params["device_id"]), page=page_number,
                                           per_page=PER_PAGE)
     except ServiceError as exc:
         error = exc.message

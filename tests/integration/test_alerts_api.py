@@ -30,6 +30,9 @@ def alerts(world_app):  # type: ignore[no-untyped-def]
 
 def test_list_detail_and_filters(world_app, alerts) -> None:  # type: ignore[no-untyped-def]
     admin, ids = alerts
+    device_id = admin.get(f"/api/v1/alerts/{ids['mail']}").json()["device_id"]
+    card = admin.get(f"/devices/{device_id}").text
+    assert 'data-testid="device-alerts"' in card and "mail-01 is offline" in card and "web-01 disk low" not in card
     r = admin.get("/api/v1/alerts")
     assert r.status_code == 200 and r.headers["X-Total-Count"] == "2"
     assert [a["title"] for a in r.json()] == ["mail-01 is offline", "web-01 disk low"]  # critical first
@@ -68,6 +71,9 @@ def test_acknowledge_resolve_and_bulk(world_app, alerts) -> None:  # type: ignor
         assert tech.post("/api/v1/alerts/bulk", json={"ids": [1], "action": "explode"}).status_code == 400
         page = admin.get("/alerts", params={"state": "resolved"})
         assert page.status_code == 200 and "mail-01 is offline" in page.text
+        mail = admin.get(f"/api/v1/alerts/{ids['mail']}").json()["device_id"]
+        assert "mail-01 is offline" in admin.get("/alerts", params={"state": "all", "device_id": mail}).text
+        assert "web-01 disk low" not in admin.get("/alerts", params={"state": "all", "device_id": mail}).text
         assert "mail-01 is offline" in admin.get(f"/alerts/{ids['mail']}").text
     finally:
         tech.close()
