@@ -179,6 +179,10 @@ SPECS: tuple[Spec, ...] = (
     Spec("plugins_dir", _parse_path, None,
          "Directory of plugins (*.py files or packages) loaded at start; empty: the plugins folder shipped "
          "with NinjaIT (the built-in notification channels)."),
+    Spec("notify_private_networks", _parse_bool, False,
+         "Let notification channels (webhooks, chat, ntfy) reach private and loopback addresses, e.g. an internal "
+         "ntfy server. Off: public addresses only, so a tenant cannot make the appliance call its own network. "
+         "Link-local addresses (cloud metadata) are refused either way."),
     Spec("smtp_host", _parse_str, "", "SMTP server for outgoing e-mail (password resets, notifications); empty disables e-mail."),
     Spec("smtp_port", _parse_int, 587, "SMTP port.", minimum=1, maximum=65535),
     Spec("smtp_security", _parse_str, "starttls", "SMTP transport security.", choices=("starttls", "tls", "none")),
@@ -228,6 +232,7 @@ class Settings:
     backup_s3_keep: int = 30
     backup_s3_ca_file: Path | None = None
     plugins_dir: Path | None = None
+    notify_private_networks: bool = False
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_security: str = "starttls"

@@ -16,7 +16,9 @@ import hashlib
 import hmac
 import importlib.metadata
 import importlib.util
+import ipaddress
 import logging
+import socket
 import sys
 import time
 from collections.abc import Mapping
@@ -107,10 +109,31 @@ class Channel(Protocol):
 
 # --- helpers every HTTP channel uses ---------------------------------------------------------------
 
+def check_destination(ctx: Context, url: str) -> None:
+    """Refuse addresses a tenant must not make the appliance call: link-local (cloud metadata) always,
+    private and loopback networks unless the setting notify_private_networks allows them. Raises a
+    permanent TransportError; a name that does not resolve is left to the request (a transient error)."""
+    host = httpx.URL(url).host
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return
+    allow_private = bool(getattr(ctx.settings, "notify_private_networks", False))
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if address.is_link_local or address.is_multicast or address.is_unspecified:
+            raise TransportError(f"{host} resolves to {address}, an address notifications never go to",
+                                 permanent=True)
+        if (address.is_private or address.is_loopback or address.is_reserved) and not allow_private:
+            raise TransportError(f"{host} resolves to the private address {address}; set notify_private_networks "
+                                 "to let channels reach internal servers", permanent=True)
+
+
 def post(ctx: Context, url: str, *, json: Any = None, content: bytes | None = None,
          headers: Mapping[str, str] | None = None) -> int:
     """POST and classify the outcome: 2xx returns the status; 429/5xx/network errors are worth a retry;
     other answers are permanent (the address or credentials are wrong)."""
+    check_destination(ctx, url)
     try:
         r = ctx.http.post(url, json=json, content=content, headers=dict(headers or {}))
     except httpx.HTTPError as exc:

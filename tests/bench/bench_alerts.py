@@ -42,7 +42,7 @@ def main() -> None:
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp()) / "data"
     data.mkdir()
-    rt = alert_world.start(Settings(data_dir=data))
+    rt = alert_world.start(Settings(data_dir=data, notify_private_networks=True))
     try:
         # One organization per device would defeat incidents; spread devices over sites of two organizations,
         # and give each a rule of its own so every raise is a new alert.
@@ -93,7 +93,7 @@ def end_to_end(rounds: int) -> None:
     data = Path(tempfile.mkdtemp()) / "data"
     data.mkdir()
     world = seed_world(Settings(data_dir=data))
-    app = Appliance(data).start()
+    app = Appliance(data, env={"NINJAIT_NOTIFY_PRIVATE_NETWORKS": "true"}).start()
     try:
         admin = Browser(app).login(world.people["a-organizationadmin"])
         with Receiver() as receiver:

@@ -11,6 +11,8 @@ from tests.support.fake_agents import enroll, sample
 from tests.support.identity import Browser
 from tests.support.receiver import Receiver
 
+APPLIANCE_ENV = {"NINJAIT_NOTIFY_PRIVATE_NETWORKS": "true"}  # the receivers of these tests are on loopback
+
 
 def test_a_bad_sample_becomes_a_notification_and_a_good_one_resolves_it(world_app) -> None:  # type: ignore[no-untyped-def]
     app, world = world_app

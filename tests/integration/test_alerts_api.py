@@ -8,6 +8,8 @@ from tests.support.alerts import raise_alert
 from tests.support.fake_agents import enroll
 from tests.support.identity import Browser
 
+APPLIANCE_ENV = {"NINJAIT_NOTIFY_PRIVATE_NETWORKS": "true"}  # the receivers of these tests are on loopback
+
 
 @pytest.fixture(scope="module")
 def alerts(world_app):  # type: ignore[no-untyped-def]

@@ -40,7 +40,8 @@ def mailbox():  # type: ignore[no-untyped-def]
 @pytest.fixture
 def rt(settings: Settings, mailbox: Mailbox):  # type: ignore[no-untyped-def]
     runtime = alert_world.start(settings.replace(smtp_host="127.0.0.1", smtp_port=mailbox.port, smtp_security="none",
-                                                 smtp_from="alerts@msp.test"))
+                                                 smtp_from="alerts@msp.test",
+                                                 notify_private_networks=True))  # the receivers are on loopback
     yield runtime
     rt_mod.stop()
 
@@ -420,3 +421,17 @@ def test_a_channel_can_serve_a_device_group_only(rt, receiver) -> None:  # type:
     with pytest.raises(Invalid) as caught:
         channel(rt, "slack", {"url": f"{receiver.url}/x"}, group_ids=[999999])
     assert caught.value.field == "group_ids"
+
+
+
+def test_channels_cannot_reach_internal_addresses_unless_allowed(rt, receiver) -> None:  # type: ignore[no-untyped-def]
+    internal = channel(rt, "slack", {"url": f"{receiver.url}/internal"})
+    metadata = channel(rt, "webhook", {"url": "http://169.254.169.254/latest/meta-data/", "secret": "k" * 16})
+    rt.settings = rt.settings.replace(notify_private_networks=False)
+    refused = channels.send_test(rt, admin(), ME, internal)
+    assert refused["status"] == "failed" and "private address 127.0.0.1" in refused["last_error"]
+    assert receiver.received == []  # nothing left the appliance
+    rt.settings = rt.settings.replace(notify_private_networks=True)
+    assert channels.send_test(rt, admin(), ME, internal)["status"] == "sent"
+    never = channels.send_test(rt, admin(), ME, metadata)  # link-local: refused whatever the setting
+    assert never["status"] == "failed" and "never go to" in never["last_error"]
