@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.models import convert
-from ninjait.tickets import contacts, service
+from ninjait.tickets import alert_tickets, contacts, service, sla_policies
 from ninjait.tickets.models import (
-    Contact, ContactIn, ContactPatch, Ticket, TicketComment, TicketCommentIn, TicketDetail, TicketIn, TicketPatch,
+    Contact, ContactIn, ContactPatch, SlaCalendar, TicketAlertSettings, SlaCalendarIn, SlaPolicy, SlaPolicyIn, Ticket, TicketComment, TicketCommentIn, TicketDetail, TicketIn, TicketPatch,
     TicketStatus,
 )
 
@@ -106,4 +106,68 @@ class ContactController(Controller):
         contacts.delete_contact(rt(request), principal_of(request), actor_of(request), contact_id)
 
 
-route_handlers = [statuses_index, TicketController, ContactController]
+class SlaCalendarController(Controller):
+    path = "/api/v1/sla-calendars"
+    tags = ["tickets"]
+
+    @get("/", opt=READ, sync_to_thread=True)
+    def index(self, request: Req) -> list[SlaCalendar]:
+        return convert(sla_policies.list_calendars(rt(request), principal_of(request)), list[SlaCalendar])  # type: ignore[return-value]
+
+    @post("/", opt=WRITE, sync_to_thread=True)
+    def create(self, request: Req, data: JSONBody[SlaCalendarIn]) -> SlaCalendar:
+        """Tenant-wide: needs tickets.write for every organization."""
+        row = sla_policies.create_calendar(rt(request), principal_of(request), actor_of(request),
+                                           msgspec.to_builtins(data))
+        return convert(row, SlaCalendar)  # type: ignore[return-value]
+
+    @get("/{calendar_id:int}", opt=READ, sync_to_thread=True)
+    def show(self, request: Req, calendar_id: FromPath[int]) -> SlaCalendar:
+        return convert(sla_policies.get_calendar(rt(request), principal_of(request), calendar_id), SlaCalendar)  # type: ignore[return-value]
+
+    @delete("/{calendar_id:int}", opt=WRITE, sync_to_thread=True, status_code=HTTP_204_NO_CONTENT)
+    def remove(self, request: Req, calendar_id: FromPath[int]) -> None:
+        """409 while a policy uses it."""
+        sla_policies.delete_calendar(rt(request), principal_of(request), actor_of(request), calendar_id)
+
+
+class SlaPolicyController(Controller):
+    path = "/api/v1/sla-policies"
+    tags = ["tickets"]
+
+    @get("/", opt=READ, sync_to_thread=True)
+    def index(self, request: Req) -> list[SlaPolicy]:
+        return convert(sla_policies.list_policies(rt(request), principal_of(request)), list[SlaPolicy])  # type: ignore[return-value]
+
+    @post("/", opt=WRITE, sync_to_thread=True)
+    def create(self, request: Req, data: JSONBody[SlaPolicyIn]) -> SlaPolicy:
+        """New tickets (and tickets whose priority changes) get the most specific policy: organization and
+        priority, organization, priority, then the default (neither)."""
+        row = sla_policies.create_policy(rt(request), principal_of(request), actor_of(request),
+                                         msgspec.to_builtins(data))
+        return convert(row, SlaPolicy)  # type: ignore[return-value]
+
+    @get("/{sla_policy_id:int}", opt=READ, sync_to_thread=True)
+    def show(self, request: Req, sla_policy_id: FromPath[int]) -> SlaPolicy:
+        return convert(sla_policies.get_policy(rt(request), principal_of(request), sla_policy_id), SlaPolicy)  # type: ignore[return-value]
+
+    @delete("/{sla_policy_id:int}", opt=WRITE, sync_to_thread=True, status_code=HTTP_204_NO_CONTENT)
+    def remove(self, request: Req, sla_policy_id: FromPath[int]) -> None:
+        sla_policies.delete_policy(rt(request), principal_of(request), actor_of(request), sla_policy_id)
+
+
+@get("/api/v1/ticket-alert-settings", opt=READ, tags=["tickets"], sync_to_thread=True)
+def alert_settings_show(request: Req) -> TicketAlertSettings:
+    return convert(alert_tickets.get_settings(rt(request), principal_of(request)), TicketAlertSettings)  # type: ignore[return-value]
+
+
+@put("/api/v1/ticket-alert-settings", opt=WRITE, tags=["tickets"], sync_to_thread=True)
+def alert_settings_save(request: Req, data: JSONBody[TicketAlertSettings]) -> TicketAlertSettings:
+    """Priority from severity: critical P1, warning P2, info P3. A later alert of the same rule on the same
+    device adds a note to the open ticket. Tenant-wide: needs tickets.write for every organization."""
+    row = alert_tickets.save_settings(rt(request), principal_of(request), actor_of(request), data.min_severity,
+                                      data.resolve_with_alert)
+    return convert(row, TicketAlertSettings)  # type: ignore[return-value]
+
+
+route_handlers = [alert_settings_show, alert_settings_save, statuses_index, TicketController, ContactController, SlaCalendarController, SlaPolicyController]

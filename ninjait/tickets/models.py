@@ -14,9 +14,18 @@ class TicketDevice(Struct):
     hostname: str
 
 
+class SlaClock(Struct):
+    clock: Literal["first_response", "next_response", "resolution"]
+    state: Literal["running", "warning", "paused", "breached", "met"]
+    target: int           # business seconds
+    elapsed: int          # business seconds used, pauses excluded
+    due_at: int | None    # None while paused or once stopped
+    percent: float
+
+
 class TicketComment(Struct):
     id: int
-    kind: Literal["reply", "note"]
+    kind: Literal["reply", "note", "customer"]
     body: str
     author_id: int | None
     author: str
@@ -57,6 +66,9 @@ class Ticket(Struct):
     first_response_at: int | None
     resolved_at: int | None
     closed_at: int | None
+    awaiting_reply_since: int | None = None
+    sla_policy_id: int | None = None
+    sla: list[SlaClock] = []
 
 
 class TicketDetail(Ticket):
@@ -94,8 +106,10 @@ class TicketPatch(Struct):
 
 
 class TicketCommentIn(Struct):
+    """`customer`: the requester's message, entered for them (a phone call); it starts the next-response clock."""
+
     body: Annotated[str, Meta(max_length=20000)] = ""
-    kind: Literal["reply", "note"] = "reply"
+    kind: Literal["reply", "note", "customer"] = "reply"
 
 
 class TicketStatus(Struct):
@@ -125,3 +139,53 @@ class ContactPatch(Struct):
     name: Annotated[str, Meta(max_length=200)] | None = None
     email: Annotated[str, Meta(max_length=254)] | None = None
     phone: Annotated[str, Meta(max_length=50)] | None = None
+
+
+class SlaCalendar(Struct):
+    id: int
+    name: str
+    timezone: str
+    weekly: dict[int, list[list[int]]]
+    holidays: list[str]
+    always_open: bool
+
+
+class SlaCalendarIn(Struct):
+    """`weekly`: per weekday (0 = Monday) ranges [start, end] in local minutes of the day (1440 = midnight);
+    `holidays`: dates YYYY-MM-DD; `always_open`: 24x7."""
+
+    name: Annotated[str, Meta(max_length=100)]
+    timezone: str = "UTC"
+    weekly: dict[int, list[list[int]]] = {}
+    holidays: list[str] = []
+    always_open: bool = False
+
+
+class SlaPolicy(Struct):
+    id: int
+    name: str
+    calendar_id: int
+    targets: dict[str, dict[str, int]]
+    warn_percent: int
+    organization_id: int | None
+    priority: str
+    created_at: int
+
+
+class SlaPolicyIn(Struct):
+    """`targets`: {"P1": {"first_response": 900, "next_response": 3600, "resolution": 14400}, ...} in business
+    seconds. No organization and no priority: the tenant default."""
+
+    name: Annotated[str, Meta(max_length=100)]
+    calendar_id: int = 0
+    targets: dict[str, dict[str, int]] = {}
+    warn_percent: int = 80
+    organization_id: int | None = None
+    priority: str = ""
+
+
+class TicketAlertSettings(Struct):
+    """Open a ticket for each new alert of at least `min_severity` ('' = off); resolve it with the alert."""
+
+    min_severity: Literal["", "info", "warning", "critical"] = ""
+    resolve_with_alert: bool = True

@@ -20,13 +20,16 @@ from typing import Any
 from ninjait.core.errors import Forbidden, Invalid, NotFound
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import Actor, Principal
-from ninjait.tickets import store
+from ninjait.tickets import sla_policies, store
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
 SOURCES = ("web", "alert", "api")
-COMMENT_KINDS = ("reply", "note")
+COMMENT_KINDS = ("reply", "note", "customer")
 STATUS_TYPES = ("new", "open", "pending", "resolved", "closed")
 DONE_TYPES = ("resolved", "closed")
+# Pending waits on someone else; a resolved or closed ticket that is reopened must not be charged for the time
+# it was done. Both are recorded as pause intervals of the resolution and next-response clocks.
+PAUSING_TYPES = ("pending", "resolved", "closed")
 MAX_SUBJECT, MAX_TEXT, MAX_TAGS, MAX_DEVICES = 200, 20000, 20, 50
 
 
@@ -144,7 +147,11 @@ def create_ticket(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any],
             "status_id": status["id"], "priority": priority, "category": category,
             "assignee_id": data.get("assignee_id"), "source": source, "tags": tags, "alert_id": alert_id,
             "created_by": actor.user_id, "created_at": at})
-        store.update(c, p.tenant_id, ticket_id, _status_stamps(status["type"], None, at))
+        store.update(c, p.tenant_id, ticket_id, {
+            **_status_stamps(status["type"], None, at),
+            "sla_policy_id": store.matching_policy(c, p.tenant_id, organization_id, priority)})
+        if status["type"] in PAUSING_TYPES:
+            store.start_pause(c, p.tenant_id, ticket_id, at, status["name"])
         store.set_devices(c, p.tenant_id, ticket_id, devices)
         store.transition(c, p.tenant_id, ticket_id, at, "status", "", status["name"], actor.user_id, actor.email)
         return ticket_id
@@ -178,6 +185,7 @@ def update_ticket(rt: Runtime, p: Principal, actor: Actor, ticket_id: int, data:
         moves: list[tuple[str, str, str]] = []
         if data.get("priority") is not None and data["priority"] != before["priority"]:
             changes["priority"] = data["priority"]
+            changes["sla_policy_id"] = store.matching_policy(c, p.tenant_id, org, data["priority"])
             moves.append(("priority", before["priority"], data["priority"]))
         if data.get("unassign"):
             new_assignee = None
@@ -203,6 +211,10 @@ def update_ticket(rt: Runtime, p: Principal, actor: Actor, ticket_id: int, data:
             changes.update(_status_stamps(status["type"], before, at))
             moves.append(("status", before["status"], status["name"]))
             closed = status["type"] in DONE_TYPES and status["type"] != before["status_type"]
+            if status["type"] in PAUSING_TYPES:
+                store.start_pause(c, p.tenant_id, ticket_id, at, status["name"])
+            else:
+                store.end_pause(c, ticket_id, at)
         if data.get("device_ids") is not None:
             store.set_devices(c, p.tenant_id, ticket_id, _check_devices(c, p.tenant_id, org, data["device_ids"]))
         changes["updated_at"] = at
@@ -232,8 +244,15 @@ def add_comment(rt: Runtime, p: Principal, actor: Actor, ticket_id: int, kind: s
         text = _text(body, "body", MAX_TEXT, required=True)
         comment_id = store.add_comment(c, p.tenant_id, ticket_id, kind, text, actor.user_id, actor.email, at)
         stamps: dict[str, Any] = {"updated_at": at}
-        if kind == "reply" and ticket["first_response_at"] is None and actor.user_id is not None:
-            stamps["first_response_at"] = at
+        if kind == "reply" and actor.user_id is not None:
+            stamps["awaiting_reply_since"] = None
+            if ticket["first_response_at"] is None:
+                stamps["first_response_at"] = at
+        if kind == "customer" and ticket["awaiting_reply_since"] is None:
+            # A new round of the next-response clock: its warnings may be published again.
+            stamps["awaiting_reply_since"] = at
+            stamps["sla_notified"] = ",".join(k for k in ticket["sla_notified"].split(",")
+                                              if k and not k.startswith("next_response:"))
         store.update(c, p.tenant_id, ticket_id, stamps)
         return {"id": comment_id, "kind": kind, "body": text, "author_id": actor.user_id, "author": actor.email,
                 "created_at": at, "ticket": ticket}
@@ -248,7 +267,8 @@ def add_comment(rt: Runtime, p: Principal, actor: Actor, ticket_id: int, kind: s
 def get_ticket(rt: Runtime, p: Principal, ticket_id: int) -> dict[str, Any]:
     with rt.db.read() as c:
         ticket = _visible(c, p, ticket_id)
-        return {**_out(ticket), "devices": store.devices(c, p.tenant_id, ticket_id),
+        clocks = sla_policies.clocks_by_ticket(c, p.tenant_id, [ticket], time.time())
+        return {**_out(ticket), "sla": clocks.get(ticket_id, []), "devices": store.devices(c, p.tenant_id, ticket_id),
                 "comments": store.comments(c, p.tenant_id, ticket_id),
                 "transitions": store.transitions(c, p.tenant_id, ticket_id)}
 
@@ -271,7 +291,8 @@ def list_tickets(rt: Runtime, p: Principal, *, view: str = "open", status_id: in
     with rt.db.read() as c:
         rows, total = store.search(c, p.tenant_id, p.organizations_for("tickets.read"), filters, per_page,
                                    (page - 1) * per_page)
-    return [_out(r) for r in rows], total
+        clocks = sla_policies.clocks_by_ticket(c, p.tenant_id, rows, time.time())
+    return [{**_out(r), "sla": clocks.get(r["id"], [])} for r in rows], total
 
 
 def list_statuses(rt: Runtime, p: Principal) -> list[dict[str, Any]]:

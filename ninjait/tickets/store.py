@@ -10,7 +10,8 @@ DEFAULT_STATUSES = (("New", "new"), ("Open", "open"), ("Waiting on customer", "p
                     ("Waiting on vendor", "pending"), ("Resolved", "resolved"), ("Closed", "closed"))
 TICKET_COLUMNS = ("t.id, t.tenant_id, t.number, t.organization_id, t.contact_id, t.subject, t.description, t.status_id, "
                   "t.priority, t.category, t.assignee_id, t.source, t.tags, t.alert_id, t.created_by, t.created_at, "
-                  "t.updated_at, t.first_response_at, t.resolved_at, t.closed_at, s.name AS status, "
+                  "t.updated_at, t.first_response_at, t.resolved_at, t.closed_at, t.awaiting_reply_since, "
+                  "t.sla_policy_id, t.sla_notified, s.name AS status, "
                   "s.type AS status_type, o.name AS organization_name, u.name AS assignee_name, "
                   "ct.name AS contact_name")
 TICKET_FROM = ("tickets t JOIN ticket_statuses s ON s.id = t.status_id "
@@ -63,7 +64,8 @@ def insert(c: Conn, t: dict[str, Any]) -> int:
 
 
 UPDATABLE = ("subject", "description", "status_id", "priority", "category", "assignee_id", "contact_id", "tags",
-             "first_response_at", "resolved_at", "closed_at", "updated_at")
+             "first_response_at", "resolved_at", "closed_at", "updated_at", "awaiting_reply_since", "sla_policy_id",
+             "sla_notified")
 
 
 def update(c: Conn, tenant_id: int, ticket_id: int, changes: dict[str, Any]) -> None:
@@ -78,9 +80,24 @@ def get(c: Conn, tenant_id: int, ticket_id: int) -> dict[str, Any] | None:
                  (tenant_id, ticket_id))
 
 
-def open_for_alert(c: Conn, tenant_id: int, alert_id: int) -> dict[str, Any] | None:
-    return c.one(f"SELECT {TICKET_COLUMNS} FROM {TICKET_FROM} WHERE t.tenant_id = ? AND t.alert_id = ? "
-                 "AND s.type NOT IN ('resolved', 'closed') ORDER BY t.id DESC LIMIT 1", (tenant_id, alert_id))
+def open_for_alert_key(c: Conn, tenant_id: int, alert_key: str) -> dict[str, Any] | None:
+    return c.one(f"SELECT {TICKET_COLUMNS} FROM {TICKET_FROM} WHERE t.tenant_id = ? AND t.alert_key = ? "
+                 "AND s.type NOT IN ('resolved', 'closed') ORDER BY t.id DESC LIMIT 1", (tenant_id, alert_key))
+
+
+def set_alert_key(c: Conn, tenant_id: int, ticket_id: int, alert_key: str) -> None:
+    c.execute("UPDATE tickets SET alert_key = ? WHERE tenant_id = ? AND id = ?", (alert_key, tenant_id, ticket_id))
+
+
+def alert_settings(c: Conn, tenant_id: int) -> dict[str, Any]:
+    row = c.one("SELECT min_severity, resolve_with_alert FROM ticket_alert_settings WHERE tenant_id = ?", (tenant_id,))
+    return row or {"min_severity": "", "resolve_with_alert": 1}
+
+
+def save_alert_settings(c: Conn, tenant_id: int, min_severity: str, resolve_with_alert: bool) -> None:
+    c.execute("INSERT INTO ticket_alert_settings (tenant_id, min_severity, resolve_with_alert) VALUES (?, ?, ?) "
+              "ON CONFLICT (tenant_id) DO UPDATE SET min_severity = excluded.min_severity, "
+              "resolve_with_alert = excluded.resolve_with_alert", (tenant_id, min_severity, int(resolve_with_alert)))
 
 
 def search(c: Conn, tenant_id: int, orgs: frozenset[int] | None, filters: dict[str, Any], limit: int,
@@ -188,3 +205,94 @@ def update_contact(c: Conn, tenant_id: int, contact_id: int, name: str, email: s
 
 def delete_contact(c: Conn, tenant_id: int, contact_id: int) -> None:
     c.execute("DELETE FROM contacts WHERE tenant_id = ? AND id = ?", (tenant_id, contact_id))
+
+
+# SLA calendars, policies and pauses.
+CALENDAR_COLUMNS = "id, tenant_id, name, timezone, weekly, holidays, always_open"
+POLICY_COLUMNS = "id, tenant_id, name, calendar_id, targets, warn_percent, organization_id, priority, created_at"
+
+
+def calendars(c: Conn, tenant_id: int) -> list[dict[str, Any]]:
+    return c.all(f"SELECT {CALENDAR_COLUMNS} FROM sla_calendars WHERE tenant_id = ? ORDER BY name, id", (tenant_id,))
+
+
+def calendar(c: Conn, tenant_id: int, calendar_id: int) -> dict[str, Any] | None:
+    return c.one(f"SELECT {CALENDAR_COLUMNS} FROM sla_calendars WHERE tenant_id = ? AND id = ?",
+                 (tenant_id, calendar_id))
+
+
+def insert_calendar(c: Conn, tenant_id: int, cal: dict[str, Any]) -> int:
+    return int(c.value("INSERT INTO sla_calendars (tenant_id, name, timezone, weekly, holidays, always_open) "
+                       "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                       (tenant_id, cal["name"], cal["timezone"], cal["weekly"], cal["holidays"], cal["always_open"])))
+
+
+def calendar_in_use(c: Conn, tenant_id: int, calendar_id: int) -> bool:
+    return c.value("SELECT 1 FROM sla_policies WHERE tenant_id = ? AND calendar_id = ? LIMIT 1",
+                   (tenant_id, calendar_id)) is not None
+
+
+def delete_calendar(c: Conn, tenant_id: int, calendar_id: int) -> None:
+    c.execute("DELETE FROM sla_calendars WHERE tenant_id = ? AND id = ?", (tenant_id, calendar_id))
+
+
+def policies(c: Conn, tenant_id: int) -> list[dict[str, Any]]:
+    return c.all(f"SELECT {POLICY_COLUMNS} FROM sla_policies WHERE tenant_id = ? ORDER BY name, id", (tenant_id,))
+
+
+def policy(c: Conn, tenant_id: int, policy_id: int) -> dict[str, Any] | None:
+    return c.one(f"SELECT {POLICY_COLUMNS} FROM sla_policies WHERE tenant_id = ? AND id = ?", (tenant_id, policy_id))
+
+
+def insert_policy(c: Conn, tenant_id: int, pol: dict[str, Any], at: int) -> int:
+    return int(c.value(
+        "INSERT INTO sla_policies (tenant_id, name, calendar_id, targets, warn_percent, organization_id, priority, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (tenant_id, pol["name"], pol["calendar_id"], pol["targets"], pol["warn_percent"], pol["organization_id"],
+         pol["priority"], at)))
+
+
+def delete_policy(c: Conn, tenant_id: int, policy_id: int) -> None:
+    c.execute("DELETE FROM sla_policies WHERE tenant_id = ? AND id = ?", (tenant_id, policy_id))
+
+
+def matching_policy(c: Conn, tenant_id: int, organization_id: int, priority: str) -> int | None:
+    """The most specific policy: organization and priority, then organization, then priority, then the default."""
+    return c.value("SELECT id FROM sla_policies WHERE tenant_id = ? AND (organization_id = ? OR organization_id IS NULL) "
+                   "AND (priority = ? OR priority = '') "
+                   "ORDER BY CASE WHEN organization_id IS NULL THEN 1 ELSE 0 END, "
+                   "CASE WHEN priority = '' THEN 1 ELSE 0 END, id LIMIT 1", (tenant_id, organization_id, priority))
+
+
+def start_pause(c: Conn, tenant_id: int, ticket_id: int, at: int, status_name: str) -> None:
+    if c.value("SELECT 1 FROM ticket_sla_pauses WHERE ticket_id = ? AND ended_at IS NULL", (ticket_id,)) is None:
+        c.execute("INSERT INTO ticket_sla_pauses (tenant_id, ticket_id, started_at, status) VALUES (?, ?, ?, ?)",
+                  (tenant_id, ticket_id, at, status_name))
+
+
+def end_pause(c: Conn, ticket_id: int, at: int) -> None:
+    c.execute("UPDATE ticket_sla_pauses SET ended_at = ? WHERE ticket_id = ? AND ended_at IS NULL", (at, ticket_id))
+
+
+def pauses(c: Conn, tenant_id: int, ticket_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    if not ticket_ids:
+        return {}
+    rows = c.all(f"SELECT ticket_id, started_at, ended_at, status FROM ticket_sla_pauses WHERE tenant_id = ? "
+                 f"AND ticket_id IN ({', '.join('?' for _ in ticket_ids)}) ORDER BY started_at, id",
+                 (tenant_id, *ticket_ids))
+    out: dict[int, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r["ticket_id"], []).append(r)
+    return out
+
+
+def open_tickets_with_sla(c: Conn) -> list[dict[str, Any]]:
+    """Every tenant's: the periodic SLA task works for the whole appliance."""
+    return c.all(f"SELECT {TICKET_COLUMNS} FROM {TICKET_FROM} WHERE t.sla_policy_id IS NOT NULL "
+                 "AND s.type <> 'closed' ORDER BY t.tenant_id, t.id")
+
+
+def claim_notification(c: Conn, ticket_id: int, before: str, after: str) -> bool:
+    """Record a published SLA state only if nobody did it meanwhile (safe with several workers)."""
+    return c.one("UPDATE tickets SET sla_notified = ? WHERE id = ? AND sla_notified = ? RETURNING id",
+                 (after, ticket_id, before)) is not None
