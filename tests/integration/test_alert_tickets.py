@@ -70,3 +70,31 @@ def test_alerts_open_add_to_and_resolve_tickets(world_app) -> None:  # type: ign
         db.close()
         admin.close()
         limited.close()
+
+
+def test_the_appliance_opens_and_resolves_the_ticket_itself(world_app) -> None:  # type: ignore[no-untyped-def]
+    """The whole path in the appliance's process (wiring.py): bad sample → check fails → alert → ticket;
+    good sample → alert resolves → ticket resolved."""
+    import time
+
+    from tests.support.agent import wait_until
+    from tests.support.fake_agents import sample
+
+    app, world = world_app
+    admin = Browser(app).login(world.people["b-organizationadmin"])  # tenant B: untouched by the test above
+    try:
+        assert admin.put("/api/v1/ticket-alert-settings", json={"min_severity": "critical"}).status_code == 200
+        check = admin.post("/api/v1/checks", json={"name": "CPU hot", "kind": "cpu", "scope_kind": "tenant",
+                                                   "params": {"threshold": 90, "minutes": 0}, "severity": "critical"})
+        assert check.status_code == 201, check.text
+        token = admin.post("/api/v1/enrollment-tokens", json={"site_id": world.sites["b"]}).json()["token"]
+        with app.client() as client:
+            agent = enroll(client, token, "render-01")
+            assert agent.check_in(client, metrics=[sample(time.time(), 99.0)]).status_code == 200
+            [ticket] = wait_until(lambda: admin.get("/api/v1/tickets").json(), timeout=60, every=0.1)
+            assert ticket["subject"] == "CPU hot failed on render-01" and ticket["priority"] == "P1"
+            assert agent.check_in(client, metrics=[sample(time.time(), 5.0)]).status_code == 200
+            wait_until(lambda: admin.get(f"/api/v1/tickets/{ticket['id']}").json()["status_type"] == "resolved",
+                       timeout=60, every=0.1)
+    finally:
+        admin.close()
