@@ -93,3 +93,17 @@ def test_warning_breach_and_met() -> None:
     assert clock(OFFICE, 4 * HOUR, start, at("2026-03-10 09:00"), stopped_at=at("2026-03-09 12:00")).state == "met"
     late = clock(OFFICE, 4 * HOUR, start, at("2026-03-10 09:00"), stopped_at=at("2026-03-09 16:00"))
     assert late.state == "breached" and late.elapsed == 7 * HOUR
+
+
+def test_the_list_shows_the_most_urgent_clock() -> None:
+    from ninjait.tickets.views import sla_badge
+
+    def c(state: str, target: int, elapsed: int, due: int | None = 1) -> dict[str, object]:
+        return {"clock": "x", "state": state, "target": target, "elapsed": elapsed, "due_at": due, "percent": 0}
+
+    assert sla_badge([], 0) == ("", "")
+    assert sla_badge([c("met", 60, 10, None)], 0) == ("met", "green")
+    assert sla_badge([c("running", 7200, 0), c("breached", 60, 90, None)], 0) == ("overdue", "red")
+    assert sla_badge([c("paused", 7200, 60, None)], 0) == ("paused", "secondary")
+    assert sla_badge([c("running", 7200, 0), c("warning", 3600, 3000)], 0) == ("10m left", "yellow")
+    assert sla_badge([c("running", 2 * 86400, 0)], 0) == ("2d 0h left", "blue")
