@@ -33,6 +33,9 @@ def connect_subscribers(runtime: Runtime) -> None:
     from ninjait.alerts import event_rules
 
     event_rules.subscribe(runtime)
+    from ninjait.tickets import alert_tickets
+
+    alert_tickets.subscribe(runtime)
 
 
 def load_tasks() -> None:
@@ -42,6 +45,7 @@ def load_tasks() -> None:
     import ninjait.identity.tasks  # noqa: F401
     import ninjait.monitoring.checks.tasks  # noqa: F401
     import ninjait.monitoring.tasks  # noqa: F401
+    import ninjait.tickets.tasks  # noqa: F401
 
 
 def start_loops(runtime: Runtime) -> list[Any]:

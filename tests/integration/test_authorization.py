@@ -94,7 +94,8 @@ def test_it_refuses_requests_without_a_session(world_app, method: str, path: str
                       "backup_name": BACKUP, "alert_id": 1, "channel_id": 1, "group_id": 1, "field_id": 1,
                       "view_id": 1, "window_id": 1, "policy_id": 1, "rotation_id": 1,
                       "kind": "policies", "item_id": 1, "action_id": 1,
-                      "incident_id": 1, "check_id": 1, "rule_id": 1})
+                      "incident_id": 1, "check_id": 1, "rule_id": 1, "ticket_id": 1, "contact_id": 1, "calendar_id": 1,
+                      "sla_policy_id": 1})
     with app.client() as client:
         r = client.request(method, url, **body_for(method, path))
     if path.startswith("/api/"):
@@ -123,7 +124,8 @@ def test_read_only_users_cannot_change_anything(world_app, read_only, method: st
                       "action": "approve", "backup_name": BACKUP, "alert_id": 1, "channel_id": 1, "group_id": 1, "field_id": 1,
                       "view_id": 1, "window_id": 1, "policy_id": 1, "rotation_id": 1,
                       "kind": "policies", "item_id": 1, "action_id": 1,
-                      "incident_id": 1, "check_id": 1, "rule_id": 1})
+                      "incident_id": 1, "check_id": 1, "rule_id": 1, "ticket_id": 1, "contact_id": 1, "calendar_id": 1,
+                      "sla_policy_id": 1})
     r = read_only.request(method, url, **body_for(method, path))
     assert r.status_code == 403, (method, url, r.status_code, r.text[:200])
 
@@ -164,6 +166,12 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
     check = admin.post("/api/v1/checks", json={"name": "CPU", "kind": "cpu", "scope_kind": "tenant",
                                                "params": {"threshold": 90}}).json()
     event_rule = admin.post("/api/v1/alert-event-rules", json={"name": "Revoked", "event": "agent.revoked"}).json()
+    contact = admin.post("/api/v1/contacts", json={"name": "Ann", "organization_id": world.orgs["a"]}).json()
+    calendar = admin.post("/api/v1/sla-calendars", json={"name": "24x7", "always_open": True}).json()
+    sla_policy = admin.post("/api/v1/sla-policies", json={"name": "Standard", "calendar_id": calendar["id"],
+                                                         "targets": {"P3": {"resolution": 86400}}}).json()
+    ticket = admin.post("/api/v1/tickets", json={"subject": "Printer", "organization_id": world.orgs["a"],
+                                                 "contact_id": contact["id"], "calendar_id": calendar["id"], "sla_policy_id": sla_policy["id"]}).json()
     yield {"org_id": world.orgs["a"], "site_id": world.sites["a"], "user_id": world.people["a-technician"].user_id,
            "role_id": role["id"], "token_id": token["id"], "handle": session["id"], "device_id": device["id"],
            "command_id": command["id"], "enrollment_token_id": enrollment["id"], "action": "approve",
@@ -171,7 +179,8 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
            "alert_id": alert_id, "channel_id": channel.json()["id"], "window_id": window.json()["id"],
            "policy_id": policy["id"], "rotation_id": rotation["id"], "kind": "policies", "item_id": policy["id"],
            "action_id": action["id"], "incident_id": admin.get("/api/v1/incidents").json()[0]["id"],
-           "check_id": check["id"], "rule_id": event_rule["id"]}
+           "check_id": check["id"], "rule_id": event_rule["id"], "ticket_id": ticket["id"],
+           "contact_id": contact["id"], "calendar_id": calendar["id"], "sla_policy_id": sla_policy["id"]}
     admin.close()
 
 
@@ -225,5 +234,10 @@ def test_tenant_a_objects_survived_the_intruder(world_app, objects_of_a) -> None
         assert admin.get(f"/api/v1/device-views/{objects_of_a['view_id']}").json()["name"] == "Online"
         assert admin.get(f"/api/v1/checks/{objects_of_a['check_id']}").json()["name"] == "CPU"
         assert admin.get(f"/api/v1/alert-event-rules/{objects_of_a['rule_id']}").json()["name"] == "Revoked"
+        ticket = admin.get(f"/api/v1/tickets/{objects_of_a['ticket_id']}").json()
+        assert ticket["subject"] == "Printer" and ticket["comments"] == [] and ticket["status_type"] == "new"
+        assert admin.get(f"/api/v1/contacts/{objects_of_a['contact_id']}").json()["name"] == "Ann"
+        assert admin.get(f"/api/v1/sla-calendars/{objects_of_a['calendar_id']}").json()["name"] == "24x7"
+        assert admin.get(f"/api/v1/sla-policies/{objects_of_a['sla_policy_id']}").json()["name"] == "Standard"
     finally:
         admin.close()

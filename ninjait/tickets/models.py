@@ -1,0 +1,191 @@
+"""API shapes of tickets, comments, statuses and contacts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import Meta, Struct
+
+Priority = Literal["P1", "P2", "P3", "P4"]
+
+
+class TicketDevice(Struct):
+    id: int
+    hostname: str
+
+
+class SlaClock(Struct):
+    clock: Literal["first_response", "next_response", "resolution"]
+    state: Literal["running", "warning", "paused", "breached", "met"]
+    target: int           # business seconds
+    elapsed: int          # business seconds used, pauses excluded
+    due_at: int | None    # None while paused or once stopped
+    percent: float
+
+
+class TicketComment(Struct):
+    id: int
+    kind: Literal["reply", "note", "customer"]
+    body: str
+    author_id: int | None
+    author: str
+    created_at: int
+
+
+class TicketTransition(Struct):
+    at: int
+    field: str
+    old_value: str
+    new_value: str
+    user_id: int | None
+    actor: str
+
+
+class Ticket(Struct):
+    id: int
+    number: str
+    organization_id: int
+    organization_name: str | None
+    contact_id: int | None
+    contact_name: str | None
+    subject: str
+    description: str
+    status_id: int
+    status: str
+    status_type: Literal["new", "open", "pending", "resolved", "closed"]
+    priority: Priority
+    category: str
+    assignee_id: int | None
+    assignee_name: str | None
+    source: str
+    tags: list[str]
+    alert_id: int | None
+    created_by: int | None
+    created_at: int
+    updated_at: int
+    first_response_at: int | None
+    resolved_at: int | None
+    closed_at: int | None
+    awaiting_reply_since: int | None = None
+    sla_policy_id: int | None = None
+    sla: list[SlaClock] = []
+
+
+class TicketDetail(Ticket):
+    devices: list[TicketDevice] = []
+    comments: list[TicketComment] = []
+    transitions: list[TicketTransition] = []
+
+
+class TicketIn(Struct):
+    subject: Annotated[str, Meta(max_length=200)]
+    organization_id: int
+    description: Annotated[str, Meta(max_length=20000)] = ""
+    priority: Priority = "P3"
+    category: Annotated[str, Meta(max_length=100)] = ""
+    status_id: int | None = None
+    assignee_id: int | None = None
+    contact_id: int | None = None
+    device_ids: Annotated[list[int], Meta(max_length=50)] = []
+    tags: Annotated[list[str], Meta(max_length=20)] = []
+
+
+class TicketPatch(Struct):
+    """Absent or null fields stay as they are; `unassign` true clears the assignee."""
+
+    subject: Annotated[str, Meta(max_length=200)] | None = None
+    description: Annotated[str, Meta(max_length=20000)] | None = None
+    priority: Priority | None = None
+    category: Annotated[str, Meta(max_length=100)] | None = None
+    status_id: int | None = None
+    assignee_id: int | None = None
+    unassign: bool = False
+    contact_id: int | None = None
+    device_ids: Annotated[list[int], Meta(max_length=50)] | None = None
+    tags: Annotated[list[str], Meta(max_length=20)] | None = None
+
+
+class TicketCommentIn(Struct):
+    """`customer`: the requester's message, entered for them (a phone call); it starts the next-response clock."""
+
+    body: Annotated[str, Meta(max_length=20000)] = ""
+    kind: Literal["reply", "note", "customer"] = "reply"
+
+
+class TicketStatus(Struct):
+    id: int
+    name: str
+    type: Literal["new", "open", "pending", "resolved", "closed"]
+    position: int
+
+
+class Contact(Struct):
+    id: int
+    organization_id: int
+    name: str
+    email: str
+    phone: str
+    created_at: int
+
+
+class ContactIn(Struct):
+    name: Annotated[str, Meta(max_length=200)]
+    organization_id: int
+    email: Annotated[str, Meta(max_length=254)] = ""
+    phone: Annotated[str, Meta(max_length=50)] = ""
+
+
+class ContactPatch(Struct):
+    name: Annotated[str, Meta(max_length=200)] | None = None
+    email: Annotated[str, Meta(max_length=254)] | None = None
+    phone: Annotated[str, Meta(max_length=50)] | None = None
+
+
+class SlaCalendar(Struct):
+    id: int
+    name: str
+    timezone: str
+    weekly: dict[int, list[list[int]]]
+    holidays: list[str]
+    always_open: bool
+
+
+class SlaCalendarIn(Struct):
+    """`weekly`: per weekday (0 = Monday) ranges [start, end] in local minutes of the day (1440 = midnight);
+    `holidays`: dates YYYY-MM-DD; `always_open`: 24x7."""
+
+    name: Annotated[str, Meta(max_length=100)]
+    timezone: str = "UTC"
+    weekly: dict[int, list[list[int]]] = {}
+    holidays: list[str] = []
+    always_open: bool = False
+
+
+class SlaPolicy(Struct):
+    id: int
+    name: str
+    calendar_id: int
+    targets: dict[str, dict[str, int]]
+    warn_percent: int
+    organization_id: int | None
+    priority: str
+    created_at: int
+
+
+class SlaPolicyIn(Struct):
+    """`targets`: {"P1": {"first_response": 900, "next_response": 3600, "resolution": 14400}, ...} in business
+    seconds. No organization and no priority: the tenant default."""
+
+    name: Annotated[str, Meta(max_length=100)]
+    calendar_id: int = 0
+    targets: dict[str, dict[str, int]] = {}
+    warn_percent: int = 80
+    organization_id: int | None = None
+    priority: str = ""
+
+
+class TicketAlertSettings(Struct):
+    """Open a ticket for each new alert of at least `min_severity` ('' = off); resolve it with the alert."""
+
+    min_severity: Literal["", "info", "warning", "critical"] = ""
+    resolve_with_alert: bool = True

@@ -1,0 +1,308 @@
+"""Tickets: open, change, comment, and publish what happened.
+
+A ticket belongs to one organization; who may see or change it follows the principal's organizations for
+``tickets.read`` / ``tickets.write`` (an organization outside them answers 404, as if the ticket did not exist).
+Changing the assignee needs ``tickets.assign`` too. Every change of status, assignee or priority is a transition;
+the first public reply stamps ``first_response_at``; entering a resolved or closed status stamps ``resolved_at``
+/ ``closed_at`` (leaving it clears them).
+
+Events, after commit: ``ticket.created``, ``ticket.updated`` (also for comments), ``ticket.closed`` (the status
+became of type resolved or closed). Their summary carries the ticket's id, number, organization, priority and
+status.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from ninjait.core.errors import Forbidden, Invalid, NotFound
+from ninjait.core.runtime import Runtime
+from ninjait.identity.principal import Actor, Principal
+from ninjait.tickets import sla_policies, store
+
+PRIORITIES = ("P1", "P2", "P3", "P4")
+SOURCES = ("web", "alert", "api")
+COMMENT_KINDS = ("reply", "note", "customer")
+STATUS_TYPES = ("new", "open", "pending", "resolved", "closed")
+DONE_TYPES = ("resolved", "closed")
+# Pending waits on someone else; a resolved or closed ticket that is reopened must not be charged for the time
+# it was done. Both are recorded as pause intervals of the resolution and next-response clocks.
+PAUSING_TYPES = ("pending", "resolved", "closed")
+MAX_SUBJECT, MAX_TEXT, MAX_TAGS, MAX_DEVICES = 200, 20000, 20, 50
+
+
+def _out(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "tags": json.loads(row["tags"] or "[]")}
+
+
+def summary(t: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"ticket_id": t["id"], "number": t["number"], "organization_id": t["organization_id"],
+            "priority": t["priority"], "status": t["status"], "status_type": t["status_type"],
+            "subject": t["subject"], "alert_id": t["alert_id"], **extra}
+
+
+def _text(value: Any, field: str, limit: int, required: bool = False) -> str:
+    text = str(value or "").strip()
+    if required and not text:
+        raise Invalid(f"{field} is required", field=field)
+    if len(text) > limit:
+        raise Invalid(f"{field} is longer than {limit} characters", field=field)
+    return text
+
+
+def _tags(value: Any) -> str:
+    tags = [str(t).strip().lower() for t in (value or []) if str(t).strip()]
+    if len(tags) > MAX_TAGS or any(len(t) > 40 for t in tags):
+        raise Invalid(f"at most {MAX_TAGS} tags of up to 40 characters", field="tags")
+    return json.dumps(sorted(set(tags)))
+
+
+def _in_scope(p: Principal, permission: str, organization_id: int) -> bool:
+    orgs = p.organizations_for(permission)
+    return orgs is None or organization_id in orgs
+
+
+def _visible(c: Any, p: Principal, ticket_id: int, permission: str = "tickets.read") -> dict[str, Any]:
+    ticket = store.get(c, p.tenant_id, ticket_id)
+    if ticket is None or not _in_scope(p, "tickets.read", ticket["organization_id"]) or \
+            not _in_scope(p, permission, ticket["organization_id"]):
+        raise NotFound("ticket not found")
+    return ticket
+
+
+def _check_devices(c: Any, tenant_id: int, organization_id: int, device_ids: list[int]) -> list[int]:
+    ids = list(dict.fromkeys(int(d) for d in device_ids))
+    if len(ids) > MAX_DEVICES:
+        raise Invalid(f"at most {MAX_DEVICES} devices", field="device_ids")
+    found = store.device_orgs(c, tenant_id, ids)
+    for device_id in ids:
+        if found.get(device_id) != organization_id:
+            raise Invalid(f"device {device_id} is not a device of the ticket's organization", field="device_ids")
+    return ids
+
+
+def _check_assignee(c: Any, p: Principal, assignee_id: int | None, organization_id: int) -> None:
+    if assignee_id is None:
+        return
+    if not p.can("tickets.assign", organization_id):
+        raise Forbidden("assigning tickets needs tickets.assign")
+    if store.user_in_tenant(c, p.tenant_id, assignee_id) is None:
+        raise Invalid(f"no active user {assignee_id} in this tenant", field="assignee_id")
+
+
+def _check_contact(c: Any, tenant_id: int, contact_id: int | None, organization_id: int) -> None:
+    if contact_id is None:
+        return
+    contact = store.contact(c, tenant_id, contact_id)
+    if contact is None or contact["organization_id"] != organization_id:
+        raise Invalid(f"contact {contact_id} is not a contact of the ticket's organization", field="contact_id")
+
+
+def _status_stamps(kind: str, before: dict[str, Any] | None, at: int) -> dict[str, Any]:
+    """resolved_at / closed_at follow the status type: set on entering (kept if already set), cleared on reopening."""
+    before = before or {}
+    if kind == "closed":
+        return {"resolved_at": before.get("resolved_at") or at, "closed_at": before.get("closed_at") or at}
+    if kind == "resolved":
+        return {"resolved_at": before.get("resolved_at") or at, "closed_at": None}
+    return {"resolved_at": None, "closed_at": None}
+
+
+def create_ticket(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any], *,
+                  source: str = "web", alert_id: int | None = None, now: float | None = None) -> dict[str, Any]:
+    at = int(time.time() if now is None else now)
+    subject = _text(data.get("subject"), "subject", MAX_SUBJECT, required=True)
+    description = _text(data.get("description"), "description", MAX_TEXT)
+    category = _text(data.get("category"), "category", 100)
+    priority = data.get("priority") or "P3"
+    if priority not in PRIORITIES:
+        raise Invalid(f"priority must be one of {', '.join(PRIORITIES)}", field="priority")
+    if source not in SOURCES:
+        raise Invalid(f"source must be one of {', '.join(SOURCES)}", field="source")
+    organization_id = data.get("organization_id")
+    if not isinstance(organization_id, int):
+        raise Invalid("organization_id is required", field="organization_id")
+    if not _in_scope(p, "tickets.write", organization_id):
+        raise Invalid(f"no organization {organization_id} you may open tickets for", field="organization_id")
+    tags = _tags(data.get("tags"))
+
+    def write(c: Any) -> int:
+        if not store.organization_exists(c, p.tenant_id, organization_id):
+            raise Invalid(f"no organization {organization_id} in this tenant", field="organization_id")
+        _check_assignee(c, p, data.get("assignee_id"), organization_id)
+        _check_contact(c, p.tenant_id, data.get("contact_id"), organization_id)
+        devices = _check_devices(c, p.tenant_id, organization_id, list(data.get("device_ids") or []))
+        store.ensure_statuses(c, p.tenant_id)
+        if data.get("status_id") is not None:
+            status = store.status(c, p.tenant_id, data["status_id"])
+            if status is None:
+                raise Invalid(f"no status {data['status_id']} in this tenant", field="status_id")
+        else:
+            status = store.first_status_of_type(c, p.tenant_id, "new") or store.statuses(c, p.tenant_id)[0]
+        ticket_id = store.insert(c, {
+            "tenant_id": p.tenant_id, "number": store.next_number(c, p.tenant_id), "organization_id": organization_id,
+            "contact_id": data.get("contact_id"), "subject": subject, "description": description,
+            "status_id": status["id"], "priority": priority, "category": category,
+            "assignee_id": data.get("assignee_id"), "source": source, "tags": tags, "alert_id": alert_id,
+            "created_by": actor.user_id, "created_at": at})
+        store.update(c, p.tenant_id, ticket_id, {
+            **_status_stamps(status["type"], None, at),
+            "sla_policy_id": store.matching_policy(c, p.tenant_id, organization_id, priority)})
+        if status["type"] in PAUSING_TYPES:
+            store.start_pause(c, p.tenant_id, ticket_id, at, status["name"])
+        store.set_devices(c, p.tenant_id, ticket_id, devices)
+        store.transition(c, p.tenant_id, ticket_id, at, "status", "", status["name"], actor.user_id, actor.email)
+        return ticket_id
+
+    ticket_id = rt.db.write(write)
+    ticket = get_ticket(rt, p, ticket_id)
+    rt.bus.emit("ticket.created", p.tenant_id, actor.as_dict(), object_type="ticket", object_id=ticket_id,
+                summary=summary(ticket, source=source))
+    return ticket
+
+
+def update_ticket(rt: Runtime, p: Principal, actor: Actor, ticket_id: int, data: dict[str, Any],
+                  now: float | None = None) -> dict[str, Any]:
+    """Change the given fields (absent or None: unchanged; ``unassign`` true clears the assignee)."""
+    at = int(time.time() if now is None else now)
+    changes: dict[str, Any] = {}
+    if data.get("subject") is not None:
+        changes["subject"] = _text(data["subject"], "subject", MAX_SUBJECT, required=True)
+    if data.get("description") is not None:
+        changes["description"] = _text(data["description"], "description", MAX_TEXT)
+    if data.get("category") is not None:
+        changes["category"] = _text(data["category"], "category", 100)
+    if data.get("priority") is not None and data["priority"] not in PRIORITIES:
+        raise Invalid(f"priority must be one of {', '.join(PRIORITIES)}", field="priority")
+    if data.get("tags") is not None:
+        changes["tags"] = _tags(data["tags"])
+
+    def write(c: Any) -> tuple[dict[str, Any], bool]:
+        before = _visible(c, p, ticket_id, "tickets.write")
+        org = before["organization_id"]
+        moves: list[tuple[str, str, str]] = []
+        if data.get("priority") is not None and data["priority"] != before["priority"]:
+            changes["priority"] = data["priority"]
+            changes["sla_policy_id"] = store.matching_policy(c, p.tenant_id, org, data["priority"])
+            moves.append(("priority", before["priority"], data["priority"]))
+        if data.get("unassign"):
+            new_assignee = None
+        else:
+            new_assignee = data["assignee_id"] if data.get("assignee_id") is not None else before["assignee_id"]
+        if new_assignee != before["assignee_id"]:
+            if not p.can("tickets.assign", org):
+                raise Forbidden("assigning tickets needs tickets.assign")
+            _check_assignee(c, p, new_assignee, org)
+            changes["assignee_id"] = new_assignee
+            names = [store.user_in_tenant(c, p.tenant_id, u) if u else None for u in (before["assignee_id"],
+                                                                                     new_assignee)]
+            moves.append(("assignee", *(n["email"] if n else "" for n in names)))  # type: ignore[arg-type]
+        if data.get("contact_id") is not None:
+            _check_contact(c, p.tenant_id, data["contact_id"], org)
+            changes["contact_id"] = data["contact_id"]
+        closed = False
+        if data.get("status_id") is not None and data["status_id"] != before["status_id"]:
+            status = store.status(c, p.tenant_id, data["status_id"])
+            if status is None:
+                raise Invalid(f"no status {data['status_id']} in this tenant", field="status_id")
+            changes["status_id"] = status["id"]
+            changes.update(_status_stamps(status["type"], before, at))
+            moves.append(("status", before["status"], status["name"]))
+            closed = status["type"] in DONE_TYPES and status["type"] != before["status_type"]
+            if status["type"] in PAUSING_TYPES:
+                store.start_pause(c, p.tenant_id, ticket_id, at, status["name"])
+            else:
+                store.end_pause(c, ticket_id, at)
+        if data.get("device_ids") is not None:
+            store.set_devices(c, p.tenant_id, ticket_id, _check_devices(c, p.tenant_id, org, data["device_ids"]))
+        changes["updated_at"] = at
+        store.update(c, p.tenant_id, ticket_id, changes)
+        for field, old, new in moves:
+            store.transition(c, p.tenant_id, ticket_id, at, field, old, new, actor.user_id, actor.email)
+        return store.get(c, p.tenant_id, ticket_id) or before, closed
+
+    ticket, closed = rt.db.write(write)
+    changed = sorted(k for k in changes if k != "updated_at")
+    rt.bus.emit("ticket.updated", p.tenant_id, actor.as_dict(), object_type="ticket", object_id=ticket_id,
+                summary=summary(ticket, changed=changed))
+    if closed:
+        rt.bus.emit("ticket.closed", p.tenant_id, actor.as_dict(), object_type="ticket", object_id=ticket_id,
+                    summary=summary(ticket))
+    return get_ticket(rt, p, ticket_id)
+
+
+def add_comment(rt: Runtime, p: Principal, actor: Actor, ticket_id: int, kind: str, body: str,
+                now: float | None = None) -> dict[str, Any]:
+    at = int(time.time() if now is None else now)
+
+    def write(c: Any) -> dict[str, Any]:
+        ticket = _visible(c, p, ticket_id, "tickets.write")  # first: others' tickets answer 404 whatever the body
+        if kind not in COMMENT_KINDS:
+            raise Invalid(f"kind must be one of {', '.join(COMMENT_KINDS)}", field="kind")
+        text = _text(body, "body", MAX_TEXT, required=True)
+        comment_id = store.add_comment(c, p.tenant_id, ticket_id, kind, text, actor.user_id, actor.email, at)
+        stamps: dict[str, Any] = {"updated_at": at}
+        if kind == "reply" and actor.user_id is not None:
+            stamps["awaiting_reply_since"] = None
+            if ticket["first_response_at"] is None:
+                stamps["first_response_at"] = at
+        if kind == "customer" and ticket["awaiting_reply_since"] is None:
+            # A new round of the next-response clock: its warnings may be published again.
+            stamps["awaiting_reply_since"] = at
+            stamps["sla_notified"] = ",".join(k for k in ticket["sla_notified"].split(",")
+                                              if k and not k.startswith("next_response:"))
+        store.update(c, p.tenant_id, ticket_id, stamps)
+        return {"id": comment_id, "kind": kind, "body": text, "author_id": actor.user_id, "author": actor.email,
+                "created_at": at, "ticket": ticket}
+
+    comment = rt.db.write(write)
+    ticket = comment.pop("ticket")
+    rt.bus.emit("ticket.updated", p.tenant_id, actor.as_dict(), object_type="ticket", object_id=ticket_id,
+                summary=summary(ticket, comment_id=comment["id"], comment_kind=kind))
+    return comment
+
+
+def get_ticket(rt: Runtime, p: Principal, ticket_id: int) -> dict[str, Any]:
+    with rt.db.read() as c:
+        ticket = _visible(c, p, ticket_id)
+        clocks = sla_policies.clocks_by_ticket(c, p.tenant_id, [ticket], time.time())
+        return {**_out(ticket), "sla": clocks.get(ticket_id, []), "devices": store.devices(c, p.tenant_id, ticket_id),
+                "comments": store.comments(c, p.tenant_id, ticket_id),
+                "transitions": store.transitions(c, p.tenant_id, ticket_id)}
+
+
+def list_tickets(rt: Runtime, p: Principal, *, view: str = "open", status_id: int | None = None,
+                 status_type: str = "", priority: str = "", organization_id: int | None = None,
+                 assignee_id: int | None = None, page: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+    """``view``: open (not resolved or closed), mine (open, assigned to me), unassigned (open), all."""
+    if view not in ("open", "mine", "unassigned", "all"):
+        raise Invalid("view must be one of open, mine, unassigned, all", field="view")
+    if status_type and status_type not in STATUS_TYPES:
+        raise Invalid(f"status_type must be one of {', '.join(STATUS_TYPES)}", field="status_type")
+    if priority and priority not in PRIORITIES:
+        raise Invalid(f"priority must be one of {', '.join(PRIORITIES)}", field="priority")
+    if not 1 <= per_page <= 500 or page < 1:
+        raise Invalid("page starts at 1 and per_page is 1 to 500", field="per_page")
+    filters = {"open_only": view != "all" and not status_id and not status_type, "unassigned": view == "unassigned",
+               "assignee_id": p.user_id if view == "mine" else assignee_id, "status_id": status_id,
+               "status_type": status_type or None, "priority": priority or None, "organization_id": organization_id}
+    with rt.db.read() as c:
+        rows, total = store.search(c, p.tenant_id, p.organizations_for("tickets.read"), filters, per_page,
+                                   (page - 1) * per_page)
+        clocks = sla_policies.clocks_by_ticket(c, p.tenant_id, rows, time.time())
+    return [{**_out(r), "sla": clocks.get(r["id"], [])} for r in rows], total
+
+
+def list_statuses(rt: Runtime, p: Principal) -> list[dict[str, Any]]:
+    with rt.db.read() as c:
+        rows = store.statuses(c, p.tenant_id)
+    if rows:
+        return rows
+
+    def seed(c: Any) -> list[dict[str, Any]]:
+        store.ensure_statuses(c, p.tenant_id)
+        return store.statuses(c, p.tenant_id)
+
+    return rt.db.write(seed)

@@ -1,0 +1,150 @@
+"""Pages: the ticket list (filters, SLA time left per row), a new ticket, and a ticket with its timeline,
+reply form and status/assignee/priority changes."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Template
+
+from ninjait.core.errors import ServiceError
+from ninjait.identity import service as identity
+from ninjait.identity.http import actor_of, principal_of
+from ninjait.identity.views import FormData, _back, field
+from ninjait.tickets import service
+from ninjait.ui import nav
+from ninjait.ui.pages import page
+
+Req = Request[Any, Any, Any]
+READ, WRITE = {"permission": "tickets.read"}, {"permission": "tickets.write"}
+PER_PAGE = 50
+FILTERS = ("view", "status_id", "priority", "organization_id")
+nav.provide("tickets", "/tickets")
+
+
+def rt(request: Req) -> Any:
+    return request.app.state.runtime
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(abs(seconds)) // 60
+    days, hours, mins = minutes // 1440, minutes // 60 % 24, minutes % 60
+    return f"{days}d {hours}h" if days else f"{hours}h {mins}m" if hours else f"{mins}m"
+
+
+def sla_badge(clocks: list[dict[str, Any]], now: float) -> tuple[str, str]:
+    """The most urgent clock of a ticket as (text, colour): overdue, paused, or business time left."""
+    live = [c for c in clocks if c["state"] != "met"]
+    if not live:
+        return ("met", "green") if clocks else ("", "")
+    if any(c["state"] == "breached" for c in live):
+        return "overdue", "red"
+    running = [c for c in live if c["due_at"] is not None]
+    if not running:
+        return "paused", "secondary"
+    soonest = min(running, key=lambda c: c["target"] - c["elapsed"])
+    left = f"{_duration(soonest['target'] - soonest['elapsed'])} left"
+    return left, "yellow" if soonest["state"] == "warning" else "blue"
+
+
+def _choices(request: Req, p: Any) -> dict[str, Any]:
+    runtime = rt(request)
+    users = identity.list_users(runtime, p) if p.can("users.read") else []
+    return {"orgs": {o["id"]: o["name"] for o in identity.list_organizations(runtime, p)},
+            "users": {u["id"]: u["name"] or u["email"] for u in users if not u.get("disabled")},
+            "statuses": service.list_statuses(runtime, p), "priorities": service.PRIORITIES}
+
+
+@get("/tickets", opt=READ, include_in_schema=False, sync_to_thread=True)
+def tickets_page(request: Req, page_number: Annotated[int, QueryParameter(name="page", ge=1)] = 1) -> Template:
+    p = principal_of(request)
+    params = {k: request.query_params.get(k, "")[:40] for k in FILTERS}
+    params["view"] = params["view"] or "open"
+    error, rows, total = "", [], 0
+    try:
+        rows, total = service.list_tickets(rt(request), p, view=params["view"], status_id=_int(params["status_id"]),
+                                           priority=params["priority"], organization_id=_int(params["organization_id"]),
+                                           page=page_number, per_page=PER_PAGE)
+    except ServiceError as exc:
+        error = exc.message
+    now = time.time()
+    query = {k: v for k, v in params.items() if v}
+    return page(request, "tickets/tickets.html", active="tickets", tickets=rows, total=total, params=params,
+                error=error, badges={t["id"]: sla_badge(t["sla"], now) for t in rows}, page_number=page_number,
+                pages=max(1, -(-total // PER_PAGE)), link=lambda **changes: "/tickets?" + urlencode({**query, **changes}),
+                can_write=p.can_somewhere("tickets.write"), **_choices(request, p))
+
+
+def _new_page(request: Req, *, error: str = "", form: dict[str, Any] | None = None, status_code: int = 200) -> Template:
+    p = principal_of(request)
+    return page(request, "tickets/new.html", status_code=status_code, active="tickets", error=error, form=form or {},
+                can_assign=p.can_somewhere("tickets.assign"), **_choices(request, p))
+
+
+@get("/tickets/new", opt=WRITE, include_in_schema=False, sync_to_thread=True)
+def new_ticket_page(request: Req) -> Template:
+    return _new_page(request)
+
+
+@post("/tickets", opt=WRITE, include_in_schema=False, sync_to_thread=True)
+def ticket_create(request: Req, data: FormData) -> Response[Any]:
+    form = {k: field(data, k, 20001) for k in ("subject", "description", "organization_id", "priority", "assignee_id",
+                                                "category")}
+    try:
+        ticket = service.create_ticket(rt(request), principal_of(request), actor_of(request), {
+            **form, "organization_id": _int(form["organization_id"]), "assignee_id": _int(form["assignee_id"])})
+    except ServiceError as exc:
+        return _new_page(request, error=exc.message, form=form, status_code=exc.status)
+    return Redirect(f"/tickets/{ticket['id']}?{urlencode({'msg': 'ticket-created'})}", status_code=303)
+
+
+def _ticket_page(request: Req, ticket_id: int, *, error: str = "", status_code: int = 200) -> Template:
+    p = principal_of(request)
+    ticket = service.get_ticket(rt(request), p, ticket_id)
+    timeline = sorted([{"at": c["created_at"], "comment": c} for c in ticket["comments"]] +
+                      [{"at": t["at"], "transition": t} for t in ticket["transitions"]], key=lambda x: x["at"])
+    return page(request, "tickets/ticket.html", status_code=status_code, active="tickets", ticket=ticket,
+                timeline=timeline, error=error, badge=sla_badge(ticket["sla"], time.time()),
+                can_write=p.can("tickets.write", ticket["organization_id"]),
+                can_assign=p.can("tickets.assign", ticket["organization_id"]), **_choices(request, p))
+
+
+@get("/tickets/{ticket_id:int}", opt=READ, include_in_schema=False, sync_to_thread=True)
+def ticket_page(request: Req, ticket_id: FromPath[int]) -> Template:
+    return _ticket_page(request, ticket_id)
+
+
+@post("/tickets/{ticket_id:int}/comments", opt=WRITE, include_in_schema=False, sync_to_thread=True)
+def ticket_comment(request: Req, ticket_id: FromPath[int], data: FormData) -> Response[Any]:
+    try:
+        service.add_comment(rt(request), principal_of(request), actor_of(request), ticket_id,
+                            field(data, "kind", 20) or "reply", field(data, "body", service.MAX_TEXT + 1))
+    except ServiceError as exc:
+        return _ticket_page(request, ticket_id, error=exc.message, status_code=exc.status)
+    return _back(f"/tickets/{ticket_id}", "ticket-replied")
+
+
+@post("/tickets/{ticket_id:int}", opt=WRITE, include_in_schema=False, sync_to_thread=True)
+def ticket_change(request: Req, ticket_id: FromPath[int], data: FormData) -> Response[Any]:
+    """Status, priority and assignee from the detail page ('' assignee: unassigned)."""
+    changes: dict[str, Any] = {"status_id": _int(field(data, "status_id", 20)),
+                               "priority": field(data, "priority", 5) or None}
+    if "assignee_id" in data:
+        assignee = _int(field(data, "assignee_id", 20))
+        changes.update(assignee_id=assignee, unassign=assignee is None)
+    try:
+        service.update_ticket(rt(request), principal_of(request), actor_of(request), ticket_id, changes)
+    except ServiceError as exc:
+        return _ticket_page(request, ticket_id, error=exc.message, status_code=exc.status)
+    return _back(f"/tickets/{ticket_id}", "ticket-updated")
+
+
+route_handlers = [tickets_page, new_ticket_page, ticket_create, ticket_page, ticket_comment, ticket_change]
