@@ -15,7 +15,7 @@ POST /agent/v1/enroll, sends each one first check-in with its inventory, then dr
 With `--baseline` the same payloads then go, in saturation, to tests/bench/bare_server.py (the same
 server stack decoding the body with no storage), and the report gives our ratio of its throughput.
 With `--ui` the device list page, a device page and GET /api/v1/devices are timed during the run.
-Prints the figures, writes fleet_sim.json next to this file and one summary line last.
+Prints the figures, writes fleet_sim-<mode>.json next to this file and one summary line last.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import math
 import multiprocessing as mp
 import os
 import platform
+import shutil
 import ssl
 import subprocess
 import sys
@@ -343,8 +344,9 @@ def main() -> None:  # noqa: PLR0915 - one linear run, read top to bottom
     parser.add_argument("--client", choices=sorted(CLIENTS), default="raw")
     parser.add_argument("--baseline", action="store_true", help="also drive the bare server stack (saturation)")
     parser.add_argument("--ui", action="store_true", help="time the device pages and API during the run")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "fleet_sim.json"))
+    parser.add_argument("--out", help="the JSON result (default: fleet_sim-<mode>.json next to this file)")
     args = parser.parse_args()
+    args.out = args.out or str(Path(__file__).parent / f"fleet_sim-{args.mode}.json")
 
     base = Path(tempfile.mkdtemp(prefix="ninjait-fleet-"))
     data = base / "data"
@@ -422,6 +424,7 @@ def main() -> None:  # noqa: PLR0915 - one linear run, read top to bottom
             if args.mode == "saturation" else None
     pool.close()
     pool.join()
+    shutil.rmtree(base, ignore_errors=True)  # 10,000 agents leave about a gigabyte of metrics
 
     Path(args.out).write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))

@@ -14,6 +14,7 @@ import asyncio
 import cProfile
 import io
 import pstats
+import shutil
 import sys
 import tempfile
 import time
@@ -91,6 +92,7 @@ def main() -> None:
         rt.db._commit_batch = original  # type: ignore[method-assign]
     finally:
         rt_mod.stop()
+        shutil.rmtree(data.parent, ignore_errors=True)
     for name, prof in () if args.no_profile else (("event loop thread", profiler), ("writer thread (group commits)", writer)):
         out = io.StringIO()
         pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(args.top)
