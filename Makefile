@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml agent/pyproject.toml | c
 # A venv that lost its interpreter is not installed, whatever its stamp says.
 $(shell test -x $(BIN)/python || rm -f $(VENV)/.installed-*)
 
-.PHONY: run test test-sqlite test-postgresql setup system-deps binary agent-binary agent-deb bench clean
+.PHONY: run test test-sqlite test-postgresql setup system-deps binary agent-binary agent-deb bench bench-fleet clean
 
 run: setup
 	$(BIN)/ninjait serve
@@ -60,6 +60,13 @@ bench: setup
 	$(BIN)/python tests/bench/bench_agent_footprint.py --minutes 3
 	# about 10 minutes and 10 GB of disk: a 1,000-device, 7-day data directory backed up and restored
 	$(BIN)/python tests/bench/bench_backup.py
+
+# The fleet simulator (docs/performance.md): about 5 minutes; each run stays under 2-3 minutes of load.
+bench-fleet: setup
+	$(BIN)/python tests/bench/fleet_sim.py --agents 1000 --mode saturation --duration 20 --baseline
+	$(BIN)/python tests/bench/fleet_sim.py --agents 10000 --mode paced --interval 60 --duration 60 --ui
+	$(BIN)/python tests/bench/fleet_sim.py --agents 2000 --mode burst --interval 30 --duration 60
+	$(BIN)/python tests/bench/profile_checkin.py --checkins 2000 --top 25
 
 clean:
 	rm -rf $(VENV) web/node_modules build/pyinstaller build/pyinstaller-agent dist

@@ -33,9 +33,16 @@ def _now() -> int:
     return int(time.time())
 
 
+_SIGNER_LOCK = threading.Lock()
+
+
 def signer(rt: Runtime) -> signing.Signer:
     if not hasattr(rt, "_agent_signer"):
-        rt._agent_signer = signing.load_or_create(rt.settings.data_dir)  # type: ignore[attr-defined]
+        # Locked: the first enrollments of a fresh appliance arrive together, and two threads
+        # creating the key would hand out two public keys (and race on the key file).
+        with _SIGNER_LOCK:
+            if not hasattr(rt, "_agent_signer"):
+                rt._agent_signer = signing.load_or_create(rt.settings.data_dir)  # type: ignore[attr-defined]
     return rt._agent_signer  # type: ignore[attr-defined]
 
 
