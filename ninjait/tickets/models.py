@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from msgspec import Meta, Struct
+from msgspec import Meta, Struct, field
 
 Priority = Literal["P1", "P2", "P3", "P4"]
 
@@ -189,3 +189,50 @@ class TicketAlertSettings(Struct):
 
     min_severity: Literal["", "info", "warning", "critical"] = ""
     resolve_with_alert: bool = True
+
+
+class TimeEntry(Struct):
+    id: int
+    ticket_id: int
+    user_id: int | None
+    started_at: int
+    ended_at: int | None
+    minutes: int
+    work_type: str
+    billable: bool
+    note: str
+    billed_at: int | None
+    created_at: int
+    running: bool
+
+
+class TimeEntryIn(Struct, forbid_unknown_fields=True):
+    """Minutes worked; `started_at` defaults to that many minutes ago."""
+    minutes: Annotated[int, Meta(ge=1, le=1440)]
+    started_at: int | None = None
+    work_type: Literal["remote", "onsite", "phone", "travel", "admin"] = "remote"
+    billable: bool = True
+    note: Annotated[str, Meta(max_length=2000)] = ""
+
+
+class TicketTime(Struct):
+    entries: list[TimeEntry]
+    total_minutes: int
+    billable_minutes: int
+
+
+class StopwatchStart(Struct, forbid_unknown_fields=True):
+    work_type: Literal["remote", "onsite", "phone", "travel", "admin"] = "remote"
+
+
+class StopwatchStop(Struct, forbid_unknown_fields=True):
+    note: Annotated[str, Meta(max_length=2000)] = ""
+    billable: bool = True
+
+
+class Timesheet(Struct):
+    from_: str = field(name="from")
+    days: dict[str, int]
+    entries: list[TimeEntry]
+    total_minutes: int
+    billable_minutes: int

@@ -15,7 +15,7 @@ from ninjait.core.errors import ServiceError
 from ninjait.identity import service as identity
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.views import FormData, _back, field
-from ninjait.tickets import service
+from ninjait.tickets import service, time_entries
 from ninjait.ui import nav
 from ninjait.ui.pages import page
 
@@ -111,7 +111,10 @@ def _ticket_page(request: Req, ticket_id: int, *, error: str = "", status_code: 
     ticket = service.get_ticket(rt(request), p, ticket_id)
     timeline = sorted([{"at": c["created_at"], "comment": c} for c in ticket["comments"]] +
                       [{"at": t["at"], "transition": t} for t in ticket["transitions"]], key=lambda x: x["at"])
+    mine = time_entries.running_for(rt(request), p)
     return page(request, "tickets/ticket.html", status_code=status_code, active="tickets", ticket=ticket,
+                time=time_entries.for_ticket(rt(request), p, ticket_id), running=mine,
+                work_types=time_entries.WORK_TYPES,
                 timeline=timeline, error=error, badge=sla_badge(ticket["sla"], time.time()),
                 can_write=p.can("tickets.write", ticket["organization_id"]),
                 can_assign=p.can("tickets.assign", ticket["organization_id"]), **_choices(request, p))
@@ -132,6 +135,33 @@ def ticket_comment(request: Req, ticket_id: FromPath[int], data: FormData) -> Re
     return _back(f"/tickets/{ticket_id}", "ticket-replied")
 
 
+@post("/tickets/{ticket_id:int}/time", opt=WRITE, include_in_schema=False, sync_to_thread=True)
+def ticket_log_time(request: Req, ticket_id: FromPath[int], data: FormData) -> Response[Any]:
+    minutes = field(data, "minutes", 6)
+    try:
+        time_entries.add_entry(rt(request), principal_of(request), actor_of(request), ticket_id, {
+            "minutes": int(minutes) if minutes.isdigit() else 0, "work_type": field(data, "work_type", 20),
+            "billable": field(data, "billable", 5) == "on", "note": field(data, "note", 2001)})
+    except ServiceError as exc:
+        return _ticket_page(request, ticket_id, error=exc.message, status_code=exc.status)
+    return _back(f"/tickets/{ticket_id}", "time-logged")
+
+
+@post("/tickets/{ticket_id:int}/stopwatch", opt=WRITE, include_in_schema=False, sync_to_thread=True)
+def ticket_stopwatch(request: Req, ticket_id: FromPath[int]) -> Response[Any]:
+    try:
+        time_entries.start_timer(rt(request), principal_of(request), actor_of(request), ticket_id)
+    except ServiceError as exc:
+        return _ticket_page(request, ticket_id, error=exc.message, status_code=exc.status)
+    return _back(f"/tickets/{ticket_id}", "stopwatch-started")
+
+
+@post("/tickets/stopwatch/stop", opt=WRITE, include_in_schema=False, sync_to_thread=True)
+def stopwatch_stop(request: Req, data: FormData) -> Response[Any]:
+    entry = time_entries.stop_timer(rt(request), principal_of(request), actor_of(request), field(data, "note", 2001))
+    return _back(f"/tickets/{entry['ticket_id']}", "time-logged")
+
+
 @post("/tickets/{ticket_id:int}", opt=WRITE, include_in_schema=False, sync_to_thread=True)
 def ticket_change(request: Req, ticket_id: FromPath[int], data: FormData) -> Response[Any]:
     """Status, priority and assignee from the detail page ('' assignee: unassigned)."""
@@ -147,4 +177,5 @@ def ticket_change(request: Req, ticket_id: FromPath[int], data: FormData) -> Res
     return _back(f"/tickets/{ticket_id}", "ticket-updated")
 
 
-route_handlers = [tickets_page, new_ticket_page, ticket_create, ticket_page, ticket_comment, ticket_change]
+route_handlers = [tickets_page, new_ticket_page, ticket_create, ticket_page, ticket_comment, ticket_log_time, ticket_stopwatch,
+                  stopwatch_stop, ticket_change]

@@ -74,6 +74,8 @@ def body_for(method: str, path: str) -> dict[str, Any]:
         return {"json": {"hostname": "changed-by-an-intruder", "site_id": 1}}
     if path.startswith("/api/v1/devices") and method == "PATCH":
         return {"json": {"hostname": "changed-by-an-intruder"}}
+    if path.endswith("/time-entries") or path.endswith("/stopwatch"):
+        return {"json": {"minutes": 5} if path.endswith("/time-entries") else {}}  # valid: only access may refuse
     if path.startswith("/api/v1/custom-fields") and method == "PUT":
         return {"json": {"label": "Changed by an intruder"}}
     if path.startswith("/api/"):
@@ -94,7 +96,7 @@ def test_it_refuses_requests_without_a_session(world_app, method: str, path: str
                       "backup_name": BACKUP, "alert_id": 1, "channel_id": 1, "group_id": 1, "field_id": 1,
                       "view_id": 1, "window_id": 1, "policy_id": 1, "rotation_id": 1,
                       "kind": "policies", "item_id": 1, "action_id": 1,
-                      "incident_id": 1, "check_id": 1, "rule_id": 1, "ticket_id": 1, "contact_id": 1, "calendar_id": 1,
+                      "incident_id": 1, "check_id": 1, "rule_id": 1, "entry_id": 1, "ticket_id": 1, "contact_id": 1, "calendar_id": 1,
                       "sla_policy_id": 1})
     with app.client() as client:
         r = client.request(method, url, **body_for(method, path))
@@ -124,7 +126,7 @@ def test_read_only_users_cannot_change_anything(world_app, read_only, method: st
                       "action": "approve", "backup_name": BACKUP, "alert_id": 1, "channel_id": 1, "group_id": 1, "field_id": 1,
                       "view_id": 1, "window_id": 1, "policy_id": 1, "rotation_id": 1,
                       "kind": "policies", "item_id": 1, "action_id": 1,
-                      "incident_id": 1, "check_id": 1, "rule_id": 1, "ticket_id": 1, "contact_id": 1, "calendar_id": 1,
+                      "incident_id": 1, "check_id": 1, "rule_id": 1, "entry_id": 1, "ticket_id": 1, "contact_id": 1, "calendar_id": 1,
                       "sla_policy_id": 1})
     r = read_only.request(method, url, **body_for(method, path))
     assert r.status_code == 403, (method, url, r.status_code, r.text[:200])
@@ -180,7 +182,8 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
            "policy_id": policy["id"], "rotation_id": rotation["id"], "kind": "policies", "item_id": policy["id"],
            "action_id": action["id"], "incident_id": admin.get("/api/v1/incidents").json()[0]["id"],
            "check_id": check["id"], "rule_id": event_rule["id"], "ticket_id": ticket["id"],
-           "contact_id": contact["id"], "calendar_id": calendar["id"], "sla_policy_id": sla_policy["id"]}
+           "contact_id": contact["id"], "calendar_id": calendar["id"], "sla_policy_id": sla_policy["id"],
+           "entry_id": admin.post(f"/api/v1/tickets/{ticket['id']}/time-entries", json={"minutes": 10}).json()["id"]}
     admin.close()
 
 
@@ -239,5 +242,6 @@ def test_tenant_a_objects_survived_the_intruder(world_app, objects_of_a) -> None
         assert admin.get(f"/api/v1/contacts/{objects_of_a['contact_id']}").json()["name"] == "Ann"
         assert admin.get(f"/api/v1/sla-calendars/{objects_of_a['calendar_id']}").json()["name"] == "24x7"
         assert admin.get(f"/api/v1/sla-policies/{objects_of_a['sla_policy_id']}").json()["name"] == "Standard"
+        assert admin.get(f"/api/v1/tickets/{objects_of_a['ticket_id']}/time-entries").json()["total_minutes"] == 10
     finally:
         admin.close()
