@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from ninjait.alerts import service
+from ninjait.alerts.sources import device_of
 from ninjait.core.errors import Conflict, Invalid, NotFound
 from ninjait.core.events import Event
 from ninjait.core.runtime import Runtime, attached
@@ -122,8 +123,7 @@ def on_event(rt: Runtime, event: Event) -> None:
             continue
         device = None
         if device_id:
-            with rt.db.read() as c:
-                device = c.one("SELECT organization_id, hostname FROM devices WHERE id = ?", (device_id,))
+            device = device_of(rt, event.tenant_id, device_id)
         where = f" on {device['hostname']}" if device else ""
         service.trigger(rt, service.Condition(
             tenant_id=event.tenant_id, rule=f"event:{r['id']}", subject=subject, source="event", severity=r["severity"],

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from ninjait.core.errors import Invalid, NotFound
+from ninjait.devices import store as device_store
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import Actor, Principal
 
@@ -137,9 +138,9 @@ def covering(c: Any, tenant_id: int, device_id: int | None, organization_id: int
                  "AND (ends_at IS NULL OR ends_at > ?)", (tenant_id, int(now), int(now)))
     if not rows:
         return []
-    device = c.one("SELECT organization_id, site_id FROM devices WHERE id = ?", (device_id,)) if device_id else None
-    groups = {r["group_id"] for r in c.all("SELECT group_id FROM device_group_members WHERE device_id = ?",
-                                          (device_id,))} if device_id else set()
+    device = device_store.brief(c, tenant_id, device_id) if device_id else None
+    groups = {r["group_id"] for r in c.all("SELECT group_id FROM device_group_members WHERE tenant_id = ? "
+                                          "AND device_id = ?", (tenant_id, device_id))} if device else set()
     covers = {("tenant", None), ("organization", device["organization_id"] if device else organization_id)}
     if device:
         covers |= {("site", device["site_id"]), ("device", device_id), *(("group", g) for g in groups)}

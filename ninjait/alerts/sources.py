@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ninjait.alerts import service, store
+from ninjait.alerts import service
+from ninjait.devices import store as device_store
 from ninjait.core.events import Event
 from ninjait.core.runtime import Runtime
 
@@ -20,9 +21,9 @@ log = logging.getLogger("ninjait.alerts")
 UNREACHABLE = "device.unreachable"
 
 
-def _device(rt: Runtime, device_id: int) -> dict[str, Any] | None:
+def device_of(rt: Runtime, tenant_id: int, device_id: int) -> dict[str, Any] | None:
     with rt.db.read() as c:
-        return store.device_context(c, device_id)
+        return device_store.brief(c, tenant_id, device_id)
 
 
 def on_device_status(rt: Runtime, event: Event) -> None:
@@ -37,7 +38,7 @@ def on_device_status(rt: Runtime, event: Event) -> None:
         return
     if to not in ("overdue", "offline"):
         return
-    device = _device(rt, device_id)
+    device = device_of(rt, event.tenant_id, device_id)
     if device is None:
         return
     hostname = device["hostname"]
@@ -59,7 +60,7 @@ def on_check(rt: Runtime, event: Event) -> None:
     if event.name == "check.recovered":
         service.clear(rt, event.tenant_id, rule, subject, note="the check passes again")
         return
-    device = _device(rt, device_id)
+    device = device_of(rt, event.tenant_id, device_id)
     if device is None:
         return
     severity = data.get("severity") if data.get("severity") in service.SEVERITIES else "warning"

@@ -104,6 +104,3 @@ def open_count(c: Conn, tenant_id: int, orgs: frozenset[int] | None) -> int:
     return int(c.value(f"SELECT count(*) FROM alerts a WHERE {' AND '.join(where)} AND a.state = 'triggered'",
                        tuple(args)) or 0)
 
-
-def device_context(c: Conn, device_id: int) -> dict[str, Any] | None:
-    return c.one("SELECT tenant_id, organization_id, hostname FROM devices WHERE id = ?", (device_id,))

@@ -55,6 +55,12 @@ def set_inventory(c: Conn, device_id: int, inventory: str, inventory_hash: str, 
               (inventory, inventory_hash, now, hostname, os_name, os_version, search, device_id))
 
 
+def brief(c: Conn, tenant_id: int, device_id: int) -> dict[str, Any] | None:
+    """Where a device sits and what it is called: what other domains (alerts) need of it."""
+    return c.one("SELECT id, organization_id, site_id, hostname FROM devices WHERE tenant_id = ? AND id = ?",
+                 (tenant_id, device_id))
+
+
 def tenant_and_inventory(c: Conn, device_id: int) -> tuple[int, dict[str, Any]]:
     row = c.one("SELECT tenant_id, inventory FROM devices WHERE id = ?", (device_id,))
     return row["tenant_id"], json.loads(row["inventory"] or "{}")
