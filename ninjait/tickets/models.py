@@ -69,6 +69,10 @@ class Ticket(Struct):
     awaiting_reply_since: int | None = None
     sla_policy_id: int | None = None
     sla: list[SlaClock] = []
+    queue_id: int | None = None   # routing (teams.py, routing.py)
+    queue_name: str | None = None
+    team_id: int | None = None
+    team_name: str | None = None
 
 
 class TicketDetail(Ticket):
@@ -88,10 +92,13 @@ class TicketIn(Struct):
     contact_id: int | None = None
     device_ids: Annotated[list[int], Meta(max_length=50)] = []
     tags: Annotated[list[str], Meta(max_length=20)] = []
+    queue_id: int | None = None   # its default team comes along unless team_id is given
+    team_id: int | None = None
 
 
 class TicketPatch(Struct):
-    """Absent or null fields stay as they are; `unassign` true clears the assignee."""
+    """Absent or null fields stay as they are; `unassign` true clears the assignee, `clear_queue` / `clear_team`
+    the queue / team."""
 
     subject: Annotated[str, Meta(max_length=200)] | None = None
     description: Annotated[str, Meta(max_length=20000)] | None = None
@@ -103,6 +110,10 @@ class TicketPatch(Struct):
     contact_id: int | None = None
     device_ids: Annotated[list[int], Meta(max_length=50)] | None = None
     tags: Annotated[list[str], Meta(max_length=20)] | None = None
+    queue_id: int | None = None
+    team_id: int | None = None
+    clear_queue: bool = False
+    clear_team: bool = False
 
 
 class TicketCommentIn(Struct):

@@ -20,10 +20,10 @@ from typing import Any
 from ninjait.core.errors import Forbidden, Invalid, NotFound
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import Actor, Principal
-from ninjait.tickets import sla_policies, store
+from ninjait.tickets import routing, sla_policies, store
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
-SOURCES = ("web", "alert", "api")
+SOURCES = ("web", "alert", "api", "recurring")
 COMMENT_KINDS = ("reply", "note", "customer")
 STATUS_TYPES = ("new", "open", "pending", "resolved", "closed")
 DONE_TYPES = ("resolved", "closed")
@@ -154,6 +154,7 @@ def create_ticket(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any],
             store.start_pause(c, p.tenant_id, ticket_id, at, status["name"])
         store.set_devices(c, p.tenant_id, ticket_id, devices)
         store.transition(c, p.tenant_id, ticket_id, at, "status", "", status["name"], actor.user_id, actor.email)
+        routing.after_create(c, p, actor, ticket_id, data, at)  # queue, team, routing rules
         return ticket_id
 
     ticket_id = rt.db.write(write)
@@ -221,6 +222,7 @@ def update_ticket(rt: Runtime, p: Principal, actor: Actor, ticket_id: int, data:
         store.update(c, p.tenant_id, ticket_id, changes)
         for field, old, new in moves:
             store.transition(c, p.tenant_id, ticket_id, at, field, old, new, actor.user_id, actor.email)
+        changes.update(routing.after_update(c, p, actor, ticket_id, data, at))  # queue, team, on-update rules
         return store.get(c, p.tenant_id, ticket_id) or before, closed
 
     ticket, closed = rt.db.write(write)
@@ -275,7 +277,8 @@ def get_ticket(rt: Runtime, p: Principal, ticket_id: int) -> dict[str, Any]:
 
 def list_tickets(rt: Runtime, p: Principal, *, view: str = "open", status_id: int | None = None,
                  status_type: str = "", priority: str = "", organization_id: int | None = None,
-                 assignee_id: int | None = None, page: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+                 assignee_id: int | None = None, queue_id: int | None = None, team_id: int | None = None,
+                 page: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
     """``view``: open (not resolved or closed), mine (open, assigned to me), unassigned (open), all."""
     if view not in ("open", "mine", "unassigned", "all"):
         raise Invalid("view must be one of open, mine, unassigned, all", field="view")
@@ -287,7 +290,8 @@ def list_tickets(rt: Runtime, p: Principal, *, view: str = "open", status_id: in
         raise Invalid("page starts at 1 and per_page is 1 to 500", field="per_page")
     filters = {"open_only": view != "all" and not status_id and not status_type, "unassigned": view == "unassigned",
                "assignee_id": p.user_id if view == "mine" else assignee_id, "status_id": status_id,
-               "status_type": status_type or None, "priority": priority or None, "organization_id": organization_id}
+               "status_type": status_type or None, "priority": priority or None, "organization_id": organization_id,
+               "queue_id": queue_id, "team_id": team_id}
     with rt.db.read() as c:
         rows, total = store.search(c, p.tenant_id, p.organizations_for("tickets.read"), filters, per_page,
                                    (page - 1) * per_page)

@@ -13,7 +13,10 @@ TICKET_COLUMNS = ("t.id, t.tenant_id, t.number, t.organization_id, t.contact_id,
                   "t.updated_at, t.first_response_at, t.resolved_at, t.closed_at, t.awaiting_reply_since, "
                   "t.sla_policy_id, t.sla_notified, s.name AS status, "
                   "s.type AS status_type, o.name AS organization_name, u.name AS assignee_name, "
-                  "ct.name AS contact_name")
+                  "ct.name AS contact_name, "
+                  # queue and team: migration 0017 (routing)
+                  "t.queue_id, t.team_id, (SELECT name FROM ticket_queues WHERE id = t.queue_id) AS queue_name, "
+                  "(SELECT name FROM ticket_teams WHERE id = t.team_id) AS team_name")
 TICKET_FROM = ("tickets t JOIN ticket_statuses s ON s.id = t.status_id "
                "LEFT JOIN organizations o ON o.id = t.organization_id LEFT JOIN users u ON u.id = t.assignee_id "
                "LEFT JOIN contacts ct ON ct.id = t.contact_id")
@@ -113,7 +116,8 @@ def search(c: Conn, tenant_id: int, orgs: frozenset[int] | None, filters: dict[s
     if filters.get("open_only"):
         where.append("s.type NOT IN ('resolved', 'closed')")
     for column, key in (("t.assignee_id", "assignee_id"), ("t.status_id", "status_id"), ("s.type", "status_type"),
-                        ("t.priority", "priority"), ("t.organization_id", "organization_id")):
+                        ("t.priority", "priority"), ("t.organization_id", "organization_id"),
+                        ("t.queue_id", "queue_id"), ("t.team_id", "team_id")):
         if filters.get(key) is not None:
             where.append(f"{column} = ?")
             args.append(filters[key])

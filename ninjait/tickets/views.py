@@ -15,14 +15,14 @@ from ninjait.core.errors import ServiceError
 from ninjait.identity import service as identity
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.views import FormData, _back, field
-from ninjait.tickets import service, time_entries
+from ninjait.tickets import desk_views, service, time_entries
 from ninjait.ui import nav
 from ninjait.ui.pages import page
 
 Req = Request[Any, Any, Any]
 READ, WRITE = {"permission": "tickets.read"}, {"permission": "tickets.write"}
 PER_PAGE = 50
-FILTERS = ("view", "status_id", "priority", "organization_id")
+FILTERS = ("view", "status_id", "priority", "organization_id", "queue_id", "team_id")
 nav.provide("tickets", "/tickets")
 
 
@@ -72,6 +72,7 @@ def tickets_page(request: Req, page_number: Annotated[int, QueryParameter(name="
     try:
         rows, total = service.list_tickets(rt(request), p, view=params["view"], status_id=_int(params["status_id"]),
                                            priority=params["priority"], organization_id=_int(params["organization_id"]),
+                                           queue_id=_int(params["queue_id"]), team_id=_int(params["team_id"]),
                                            page=page_number, per_page=PER_PAGE)
     except ServiceError as exc:
         error = exc.message
@@ -80,7 +81,7 @@ def tickets_page(request: Req, page_number: Annotated[int, QueryParameter(name="
     return page(request, "tickets/tickets.html", active="tickets", tickets=rows, total=total, params=params,
                 error=error, badges={t["id"]: sla_badge(t["sla"], now) for t in rows}, page_number=page_number,
                 pages=max(1, -(-total // PER_PAGE)), link=lambda **changes: "/tickets?" + urlencode({**query, **changes}),
-                can_write=p.can_somewhere("tickets.write"), **_choices(request, p))
+                can_write=p.can_somewhere("tickets.write"), **_choices(request, p), **desk_views.ticket_context(request, p))
 
 
 def _new_page(request: Req, *, error: str = "", form: dict[str, Any] | None = None, status_code: int = 200) -> Template:
@@ -117,7 +118,8 @@ def _ticket_page(request: Req, ticket_id: int, *, error: str = "", status_code: 
                 work_types=time_entries.WORK_TYPES,
                 timeline=timeline, error=error, badge=sla_badge(ticket["sla"], time.time()),
                 can_write=p.can("tickets.write", ticket["organization_id"]),
-                can_assign=p.can("tickets.assign", ticket["organization_id"]), **_choices(request, p))
+                can_assign=p.can("tickets.assign", ticket["organization_id"]), **_choices(request, p),
+                **desk_views.ticket_context(request, p))  # queue/team, macros, canned responses
 
 
 @get("/tickets/{ticket_id:int}", opt=READ, include_in_schema=False, sync_to_thread=True)
