@@ -44,13 +44,17 @@ def _words(data: dict[str, Any], name: str) -> list[str]:
 def _desk_page(request: Req, *, error: str = "", status_code: int = 200) -> Template:
     runtime, p = rt(request), principal_of(request)
     users = identity.list_users(runtime, p) if p.can("users.read") else []
+    team_rows, queue_rows, canned = teams.list_teams(runtime, p), teams.list_queues(runtime, p), macros.list_canned(runtime, p)
+    statuses = service.list_statuses(runtime, p)
     return page(request, "tickets/desk.html", status_code=status_code, active="tickets", error=error,
-                teams=teams.list_teams(runtime, p), queues=teams.list_queues(runtime, p),
-                rules=routing.list_rules(runtime, p), canned=macros.list_canned(runtime, p),
+                teams=team_rows, queues=queue_rows, rules=routing.list_rules(runtime, p), canned=canned,
+                # (id, name) pairs for the selects
+                team_items=[(t["id"], t["name"]) for t in team_rows], queue_items=[(q["id"], q["name"]) for q in queue_rows],
+                status_items=[(s["id"], s["name"]) for s in statuses], canned_items=[(r["id"], r["title"]) for r in canned],
                 macros=macros.list_macros(runtime, p), recurring=recurring.list_recurring(runtime, p),
                 users={u["id"]: u["name"] or u["email"] for u in users if not u.get("disabled")},
                 orgs={o["id"]: o["name"] for o in identity.list_organizations(runtime, p)},
-                statuses=service.list_statuses(runtime, p), priorities=service.PRIORITIES,
+                priorities=service.PRIORITIES,
                 strategies=teams.STRATEGIES, sources=routing.CONDITION_SOURCES, frequencies=recurring.FREQUENCIES,
                 can_change=p.can("tickets.write") and p.organizations_for("tickets.write") is None,
                 can_write=p.can_somewhere("tickets.write"))
