@@ -50,6 +50,9 @@ PROTECTED = [(m, p, o) for m, p, o in ROUTES if not o.get("public")]
 
 
 BACKUP = "ninjait-backup-20250101T000000Z-manual.tar.gz"
+# Service desk set-up (tickets/desk_api.py, desk_views.py): any id will do where no object is reached.
+DESK_IDS = {"team_id": 1, "queue_id": 1, "routing_rule_id": 1, "canned_response_id": 1, "macro_id": 1,
+            "recurring_id": 1}
 REQUIRED_QUERY = {"/metrics": "?metric=cpu_percent"}  # routes whose required query would answer 400 first
 
 
@@ -76,6 +79,10 @@ def body_for(method: str, path: str) -> dict[str, Any]:
         return {"json": {"hostname": "changed-by-an-intruder"}}
     if path.endswith("/time-entries") or path.endswith("/stopwatch"):
         return {"json": {"minutes": 5} if path.endswith("/time-entries") else {}}  # valid: only access may refuse
+    if path.startswith("/api/v1/recurring-tickets/") and method == "PUT":  # valid, in the intruder's own tenant
+        return {"json": {"name": "x", "organization_id": 1, "frequency": "daily", "template": {"subject": "x"}}}
+    if path.startswith("/api/v1/canned-responses/") and method == "PUT":
+        return {"json": {"title": "Changed by an intruder", "body": "x"}}
     if path.startswith("/api/v1/custom-fields") and method == "PUT":
         return {"json": {"label": "Changed by an intruder"}}
     if path.startswith("/api/"):
@@ -97,7 +104,7 @@ def test_it_refuses_requests_without_a_session(world_app, method: str, path: str
                       "view_id": 1, "window_id": 1, "policy_id": 1, "rotation_id": 1,
                       "kind": "policies", "item_id": 1, "action_id": 1,
                       "incident_id": 1, "check_id": 1, "rule_id": 1, "entry_id": 1, "ticket_id": 1, "contact_id": 1, "calendar_id": 1,
-                      "sla_policy_id": 1})
+                      "sla_policy_id": 1, **DESK_IDS})
     with app.client() as client:
         r = client.request(method, url, **body_for(method, path))
     if path.startswith("/api/"):
@@ -127,7 +134,7 @@ def test_read_only_users_cannot_change_anything(world_app, read_only, method: st
                       "view_id": 1, "window_id": 1, "policy_id": 1, "rotation_id": 1,
                       "kind": "policies", "item_id": 1, "action_id": 1,
                       "incident_id": 1, "check_id": 1, "rule_id": 1, "entry_id": 1, "ticket_id": 1, "contact_id": 1, "calendar_id": 1,
-                      "sla_policy_id": 1})
+                      "sla_policy_id": 1, **DESK_IDS})
     r = read_only.request(method, url, **body_for(method, path))
     assert r.status_code == 403, (method, url, r.status_code, r.text[:200])
 
@@ -174,6 +181,19 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
                                                          "targets": {"P3": {"resolution": 86400}}}).json()
     ticket = admin.post("/api/v1/tickets", json={"subject": "Printer", "organization_id": world.orgs["a"],
                                                  "contact_id": contact["id"], "calendar_id": calendar["id"], "sla_policy_id": sla_policy["id"]}).json()
+    team = admin.post("/api/v1/ticket-teams", json={"name": "Desk A"}).json()
+    canned = admin.post("/api/v1/canned-responses", json={"title": "Ack", "body": "Hi"}).json()
+    desk_ids = {"team_id": team["id"],
+                "queue_id": admin.post("/api/v1/ticket-queues", json={"name": "Queue A"}).json()["id"],
+                "routing_rule_id": admin.post("/api/v1/routing-rules", json={
+                    "name": "Rule A", "conditions": {"keywords": ["never-matches-anything"]},
+                    "actions": {"tags": ["a"]}}).json()["id"],
+                "canned_response_id": canned["id"],
+                "macro_id": admin.post("/api/v1/ticket-macros", json={
+                    "name": "Macro A", "actions": {"priority": "P1"}}).json()["id"],
+                "recurring_id": admin.post("/api/v1/recurring-tickets", json={
+                    "name": "Recurring A", "organization_id": world.orgs["a"], "frequency": "daily",
+                    "template": {"subject": "Check"}}).json()["id"]}
     yield {"org_id": world.orgs["a"], "site_id": world.sites["a"], "user_id": world.people["a-technician"].user_id,
            "role_id": role["id"], "token_id": token["id"], "handle": session["id"], "device_id": device["id"],
            "command_id": command["id"], "enrollment_token_id": enrollment["id"], "action": "approve",
@@ -183,7 +203,8 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
            "action_id": action["id"], "incident_id": admin.get("/api/v1/incidents").json()[0]["id"],
            "check_id": check["id"], "rule_id": event_rule["id"], "ticket_id": ticket["id"],
            "contact_id": contact["id"], "calendar_id": calendar["id"], "sla_policy_id": sla_policy["id"],
-           "entry_id": admin.post(f"/api/v1/tickets/{ticket['id']}/time-entries", json={"minutes": 10}).json()["id"]}
+           "entry_id": admin.post(f"/api/v1/tickets/{ticket['id']}/time-entries", json={"minutes": 10}).json()["id"],
+           **desk_ids}
     admin.close()
 
 
@@ -243,5 +264,12 @@ def test_tenant_a_objects_survived_the_intruder(world_app, objects_of_a) -> None
         assert admin.get(f"/api/v1/sla-calendars/{objects_of_a['calendar_id']}").json()["name"] == "24x7"
         assert admin.get(f"/api/v1/sla-policies/{objects_of_a['sla_policy_id']}").json()["name"] == "Standard"
         assert admin.get(f"/api/v1/tickets/{objects_of_a['ticket_id']}/time-entries").json()["total_minutes"] == 10
+        for path, key in (("ticket-teams", "team_id"), ("ticket-queues", "queue_id"), ("routing-rules", "routing_rule_id"),
+                          ("canned-responses", "canned_response_id"), ("ticket-macros", "macro_id"),
+                          ("recurring-tickets", "recurring_id")):
+            assert admin.get(f"/api/v1/{path}/{objects_of_a[key]}").status_code == 200, path
+        recurring = admin.get(f"/api/v1/recurring-tickets/{objects_of_a['recurring_id']}").json()
+        assert recurring["paused"] is False and recurring["last_ticket_id"] is None and recurring["name"] == "Recurring A"
+        assert admin.get(f"/api/v1/ticket-macros/{objects_of_a['macro_id']}").json()["actions"]["priority"] == "P1"
     finally:
         admin.close()
