@@ -218,3 +218,46 @@ def test_another_tenant_cannot_use_or_see_teams_queues_and_rules(world_app, desk
     finally:
         intruder.close()
     assert desk.get(f"/api/v1/ticket-teams/{team['id']}").json()["name"] == "Secret team"
+
+
+def test_the_set_up_page_adds_teams_queues_rules_canned_responses_and_macros(world_app, desk) -> None:  # type: ignore[no-untyped-def]
+    app, world = world_app
+    _clear_rules(desk)
+    tech = world.people["a-technician"].user_id
+    assert desk.post("/tickets/desk/teams", data={"name": "Form team", "strategy": "round_robin",
+                                                  "member_ids": [str(tech)]}).status_code == 303
+    team = next(t for t in desk.get("/api/v1/ticket-teams").json() if t["name"] == "Form team")
+    assert team["member_ids"] == [tech] and team["strategy"] == "round_robin"
+    assert desk.post("/tickets/desk/queues", data={"name": "Form queue", "team_id": str(team["id"])}).status_code == 303
+    queue = next(q for q in desk.get("/api/v1/ticket-queues").json() if q["name"] == "Form queue")
+    r = desk.post("/tickets/desk/rules", data={"name": "Form rule", "keywords": "Disk, Backup", "if_priority": "",
+                                               "queue_id": str(queue["id"]), "tags": "storage", "on_update": "on"})
+    assert r.status_code == 303, r.text[:300]
+    rule = desk.get("/api/v1/routing-rules").json()[-1]
+    assert (rule["conditions"]["keywords"], rule["actions"]["queue_id"], rule["on_update"]) == (
+        ["backup", "disk"], queue["id"], True)
+    t = _open(desk, world.orgs["a"], "Backup failed")
+    assert (t["queue_id"], t["team_id"], t["assignee_id"]) == (queue["id"], team["id"], tech)  # round robin of one
+    assert desk.post("/tickets/desk/canned", data={"title": "Form canned", "body": "Hi {{ contact.name }}"}).status_code == 303
+    assert desk.post("/tickets/desk/canned", data={"title": "Bad", "body": "{{ x.__class__.y }}"}).status_code == 400
+    canned = next(c for c in desk.get("/api/v1/canned-responses").json() if c["title"] == "Form canned")
+    r = desk.post("/tickets/desk/macros", data={"name": "Form macro", "priority": "P2", "kind": "note",
+                                                "canned_response_id": str(canned["id"])})
+    assert r.status_code == 303, r.text[:300]
+    macro = next(m for m in desk.get("/api/v1/ticket-macros").json() if m["name"] == "Form macro")
+    assert macro["actions"]["comment"] == {"kind": "note", "body": None, "canned_response_id": canned["id"]}
+    page = desk.get("/tickets/desk").text
+    for name in ("Form team", "Form queue", "Form rule", "Form canned", "Form macro"):
+        assert name in page, name
+    r = desk.post(f"/tickets/{t['id']}/placement", data={"queue_id": "", "team_id": ""})
+    assert r.status_code == 303  # the rule runs on update too: it puts the ticket back
+    assert desk.get(f"/api/v1/tickets/{t['id']}").json()["queue_id"] == queue["id"]
+    assert desk.post(f"/tickets/desk/rules/{rule['id']}/delete").status_code == 303
+    desk.post(f"/tickets/{t['id']}/placement", data={"queue_id": "", "team_id": ""})
+    assert desk.get(f"/api/v1/tickets/{t['id']}").json()["queue_id"] is None
+    limited = Browser(app).login(world.people["a-limited"])
+    try:
+        assert limited.get("/tickets/desk").status_code == 200
+        assert limited.post("/tickets/desk/queues", data={"name": "Nope"}).status_code == 403
+    finally:
+        limited.close()
