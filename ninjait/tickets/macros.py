@@ -16,7 +16,6 @@ nothing of it is kept. The changes are recorded and published like changes by ha
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from jinja2 import TemplateError
@@ -25,7 +24,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from ninjait.core.errors import Invalid, NotFound
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import Actor, Principal
-from ninjait.tickets import routing_store as rs, service, store, teams
+from ninjait.tickets import desk_settings as settings, routing_store as rs, service, store, teams
 from ninjait.tickets.one_transaction import InTransaction
 
 MAX_TEXT = service.MAX_TEXT
@@ -76,38 +75,16 @@ def list_canned(rt: Runtime, p: Principal) -> list[dict[str, Any]]:
 
 
 def get_canned(rt: Runtime, p: Principal, canned_id: int) -> dict[str, Any]:
-    with rt.db.read() as c:
-        found = rs.row(c, "canned", p.tenant_id, canned_id)
-    if found is None:
-        raise NotFound("canned response not found")
-    return found
+    return settings.get(rt, p, "canned", canned_id)
 
 
 def save_canned(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any], canned_id: int | None = None) -> dict[str, Any]:
-    teams.require_tenant_wide(p, "canned responses")
     values = {"title": teams.name_of(data, "title", 200), "body": _checked_body(data.get("body"))}
-
-    def write(c: Any) -> int:
-        if canned_id is None:
-            return rs.insert(c, "canned", p.tenant_id, {**values, "created_at": int(time.time())})
-        if rs.row(c, "canned", p.tenant_id, canned_id) is None:
-            raise NotFound("canned response not found")
-        rs.update(c, "canned", p.tenant_id, canned_id, values)
-        return canned_id
-
-    saved = rt.db.write(write)
-    rt.bus.emit("ticket_canned_response.created" if canned_id is None else "ticket_canned_response.updated",
-                p.tenant_id, actor.as_dict(), object_type="ticket_canned_response", object_id=saved,
-                summary={"title": values["title"]})
-    return get_canned(rt, p, saved)
+    return get_canned(rt, p, settings.save(rt, p, actor, "canned", lambda c: values, canned_id))
 
 
 def delete_canned(rt: Runtime, p: Principal, actor: Actor, canned_id: int) -> None:
-    teams.require_tenant_wide(p, "canned responses")
-    found = get_canned(rt, p, canned_id)
-    rt.db.write(lambda c: rs.delete(c, "canned", p.tenant_id, canned_id))
-    rt.bus.emit("ticket_canned_response.deleted", p.tenant_id, actor.as_dict(), object_type="ticket_canned_response",
-                object_id=canned_id, summary={"title": found["title"]})
+    settings.delete(rt, p, actor, "canned", canned_id)
 
 
 def render_canned(rt: Runtime, p: Principal, ticket_id: int, canned_id: int) -> str:
@@ -164,37 +141,16 @@ def list_macros(rt: Runtime, p: Principal) -> list[dict[str, Any]]:
 
 
 def get_macro(rt: Runtime, p: Principal, macro_id: int) -> dict[str, Any]:
-    with rt.db.read() as c:
-        found = rs.row(c, "macro", p.tenant_id, macro_id)
-    if found is None:
-        raise NotFound("macro not found")
-    return macro_out(found)
+    return macro_out(settings.get(rt, p, "macro", macro_id))
 
 
 def save_macro(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any], macro_id: int | None = None) -> dict[str, Any]:
-    teams.require_tenant_wide(p, "macros")
-
-    def write(c: Any) -> int:
-        if macro_id is not None and rs.row(c, "macro", p.tenant_id, macro_id) is None:
-            raise NotFound("macro not found")
-        values = _check_macro(c, p.tenant_id, data)
-        if macro_id is None:
-            return rs.insert(c, "macro", p.tenant_id, {**values, "created_at": int(time.time())})
-        rs.update(c, "macro", p.tenant_id, macro_id, values)
-        return macro_id
-
-    saved = rt.db.write(write)
-    rt.bus.emit("ticket_macro.created" if macro_id is None else "ticket_macro.updated", p.tenant_id, actor.as_dict(),
-                object_type="ticket_macro", object_id=saved, summary={"name": data.get("name")})
+    saved = settings.save(rt, p, actor, "macro", lambda c: _check_macro(c, p.tenant_id, data), macro_id)
     return get_macro(rt, p, saved)
 
 
 def delete_macro(rt: Runtime, p: Principal, actor: Actor, macro_id: int) -> None:
-    teams.require_tenant_wide(p, "macros")
-    found = get_macro(rt, p, macro_id)
-    rt.db.write(lambda c: rs.delete(c, "macro", p.tenant_id, macro_id))
-    rt.bus.emit("ticket_macro.deleted", p.tenant_id, actor.as_dict(), object_type="ticket_macro", object_id=macro_id,
-                summary={"name": found["name"]})
+    settings.delete(rt, p, actor, "macro", macro_id)
 
 
 def apply_macro(rt: Runtime, p: Principal, actor: Actor, ticket_id: int, macro_id: int,

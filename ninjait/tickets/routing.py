@@ -18,14 +18,13 @@ assignee is skipped when that person could not work on the ticket. Changes are t
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
-from ninjait.core.errors import Invalid, NotFound
+from ninjait.core.errors import Invalid
 from ninjait.core.runtime import Runtime
 from ninjait.identity import authn
 from ninjait.identity.principal import Actor, Principal
-from ninjait.tickets import routing_store as rs, store, teams
+from ninjait.tickets import desk_settings as settings, routing_store as rs, store, teams
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
 # Conditions may name channels that are still to come (e-mail, portal): a rule written today keeps working.
@@ -229,36 +228,22 @@ def list_rules(rt: Runtime, p: Principal) -> list[dict[str, Any]]:
 
 
 def get_rule(rt: Runtime, p: Principal, rule_id: int) -> dict[str, Any]:
-    with rt.db.read() as c:
-        found = rs.row(c, "rule", p.tenant_id, rule_id)
-    if found is None:
-        raise NotFound("routing rule not found")
-    return rule_out(found)
+    return rule_out(settings.get(rt, p, "rule", rule_id))
 
 
 def save_rule(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any], rule_id: int | None = None) -> dict[str, Any]:
     """Create (appended after the last rule) or replace a rule."""
-    teams.require_tenant_wide(p, "routing rules")
 
-    def write(c: Any) -> int:
-        if rule_id is not None and rs.row(c, "rule", p.tenant_id, rule_id) is None:
-            raise NotFound("routing rule not found")
+    def check(c: Any) -> dict[str, Any]:
         values = _check_rule(c, p.tenant_id, data)
-        if rule_id is not None:
-            rs.update(c, "rule", p.tenant_id, rule_id, values)
-            return rule_id
-        return rs.insert(c, "rule", p.tenant_id, {**values, "position": rs.next_rule_position(c, p.tenant_id),
-                                                  "created_at": int(time.time())})
+        return values if rule_id is not None else {**values, "position": rs.next_rule_position(c, p.tenant_id)}
 
-    saved = rt.db.write(write)
-    rt.bus.emit("ticket_routing_rule.created" if rule_id is None else "ticket_routing_rule.updated", p.tenant_id,
-                actor.as_dict(), object_type="ticket_routing_rule", object_id=saved, summary={"name": data.get("name")})
-    return get_rule(rt, p, saved)
+    return get_rule(rt, p, settings.save(rt, p, actor, "rule", check, rule_id))
 
 
 def reorder_rules(rt: Runtime, p: Principal, actor: Actor, rule_ids: list[int]) -> list[dict[str, Any]]:
     """``rule_ids``: every rule of the tenant, in the new order."""
-    teams.require_tenant_wide(p, "routing rules")
+    settings.require_tenant_wide(p, "routing rules")
 
     def write(c: Any) -> None:
         current = {r["id"] for r in rs.rows(c, "rule", p.tenant_id)}
@@ -274,8 +259,4 @@ def reorder_rules(rt: Runtime, p: Principal, actor: Actor, rule_ids: list[int]) 
 
 
 def delete_rule(rt: Runtime, p: Principal, actor: Actor, rule_id: int) -> None:
-    teams.require_tenant_wide(p, "routing rules")
-    rule = get_rule(rt, p, rule_id)
-    rt.db.write(lambda c: rs.delete(c, "rule", p.tenant_id, rule_id))
-    rt.bus.emit("ticket_routing_rule.deleted", p.tenant_id, actor.as_dict(), object_type="ticket_routing_rule",
-                object_id=rule_id, summary={"name": rule["name"]})
+    settings.delete(rt, p, actor, "rule", rule_id)

@@ -8,21 +8,15 @@ among its members: ``manual`` (nobody), ``round_robin`` or ``least_open`` (routi
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from ninjait.core.errors import Conflict, Forbidden, Invalid, NotFound
+from ninjait.core.errors import Invalid
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import Actor, Principal
-from ninjait.tickets import routing_store as rs
+from ninjait.tickets import desk_settings as settings, routing_store as rs
 
 STRATEGIES = ("manual", "round_robin", "least_open")
 MAX_MEMBERS = 200
-
-
-def require_tenant_wide(p: Principal, what: str) -> None:
-    if not p.can("tickets.write") or p.organizations_for("tickets.write") is not None:
-        raise Forbidden(f"{what} are tenant-wide: you need tickets.write for every organization")
 
 
 def name_of(data: dict[str, Any], field: str = "name", limit: int = 100) -> str:
@@ -30,17 +24,6 @@ def name_of(data: dict[str, Any], field: str = "name", limit: int = 100) -> str:
     if not 1 <= len(name) <= limit:
         raise Invalid(f"{field} must be 1 to {limit} characters", field=field)
     return name
-
-
-def unique(fn: Any, what: str) -> Any:
-    """Run a write whose unique index on (tenant, name) may refuse a duplicate: 409 naming the field."""
-    try:
-        return fn()
-    except Exception as exc:  # apsw and psycopg raise different types; both name the constraint
-        text = str(exc).lower()
-        if "unique" in text or "duplicate key" in text:
-            raise Conflict(f"a {what} of that name exists", field="name") from None
-        raise
 
 
 def check_team(c: Any, tenant_id: int, team_id: Any, field: str = "team_id") -> int | None:
@@ -86,41 +69,27 @@ def list_teams(rt: Runtime, p: Principal) -> list[dict[str, Any]]:
 
 
 def get_team(rt: Runtime, p: Principal, team_id: int) -> dict[str, Any]:
+    team = settings.get(rt, p, "team", team_id)
     with rt.db.read() as c:
-        team = rs.row(c, "team", p.tenant_id, team_id)
-        if team is None:
-            raise NotFound("team not found")
         return _team_out(c, [team], p.tenant_id)[0]
 
 
 def save_team(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any], team_id: int | None = None) -> dict[str, Any]:
     """Create (``team_id`` None) or replace a team's name, strategy and members."""
-    require_tenant_wide(p, "teams")
+    members: list[int] = []
 
-    def write(c: Any) -> int:
-        if team_id is not None and rs.row(c, "team", p.tenant_id, team_id) is None:
-            raise NotFound("team not found")
-        values, members = _team_fields(c, p, data)
-        if team_id is None:
-            saved = rs.insert(c, "team", p.tenant_id, {**values, "created_at": int(time.time())})
-        else:
-            rs.update(c, "team", p.tenant_id, team_id, values)
-            saved = team_id
-        rs.set_team_members(c, p.tenant_id, saved, members)
-        return saved
+    def check(c: Any) -> dict[str, Any]:
+        values, chosen = _team_fields(c, p, data)
+        members.extend(chosen)
+        return values
 
-    saved = unique(lambda: rt.db.write(write), "team")
-    rt.bus.emit("ticket_team.created" if team_id is None else "ticket_team.updated", p.tenant_id, actor.as_dict(),
-                object_type="ticket_team", object_id=saved, summary={"name": data.get("name")})
+    saved = settings.save(rt, p, actor, "team", check, team_id,
+                          after=lambda c, saved: rs.set_team_members(c, p.tenant_id, saved, members))
     return get_team(rt, p, saved)
 
 
 def delete_team(rt: Runtime, p: Principal, actor: Actor, team_id: int) -> None:
-    require_tenant_wide(p, "teams")
-    team = get_team(rt, p, team_id)
-    rt.db.write(lambda c: rs.delete(c, "team", p.tenant_id, team_id))  # tickets and queues keep no team
-    rt.bus.emit("ticket_team.deleted", p.tenant_id, actor.as_dict(), object_type="ticket_team", object_id=team_id,
-                summary={"name": team["name"]})
+    settings.delete(rt, p, actor, "team", team_id)  # its tickets and queues keep no team
 
 
 # --- queues -----------------------------------------------------------------------------------------------
@@ -131,38 +100,17 @@ def list_queues(rt: Runtime, p: Principal) -> list[dict[str, Any]]:
 
 
 def get_queue(rt: Runtime, p: Principal, queue_id: int) -> dict[str, Any]:
-    with rt.db.read() as c:
-        queue = rs.row(c, "queue", p.tenant_id, queue_id)
-    if queue is None:
-        raise NotFound("queue not found")
-    return queue
+    return settings.get(rt, p, "queue", queue_id)
 
 
 def save_queue(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any], queue_id: int | None = None) -> dict[str, Any]:
-    require_tenant_wide(p, "queues")
-    name = name_of(data)
-
-    def write(c: Any) -> int:
-        if queue_id is not None and rs.row(c, "queue", p.tenant_id, queue_id) is None:
-            raise NotFound("queue not found")
-        values = {"name": name, "team_id": check_team(c, p.tenant_id, data.get("team_id"))}
-        if queue_id is None:
-            return rs.insert(c, "queue", p.tenant_id, {**values, "created_at": int(time.time())})
-        rs.update(c, "queue", p.tenant_id, queue_id, values)
-        return queue_id
-
-    saved = unique(lambda: rt.db.write(write), "queue")
-    rt.bus.emit("ticket_queue.created" if queue_id is None else "ticket_queue.updated", p.tenant_id,
-                actor.as_dict(), object_type="ticket_queue", object_id=saved, summary={"name": name})
+    saved = settings.save(rt, p, actor, "queue", lambda c: {
+        "name": name_of(data), "team_id": check_team(c, p.tenant_id, data.get("team_id"))}, queue_id)
     return get_queue(rt, p, saved)
 
 
 def delete_queue(rt: Runtime, p: Principal, actor: Actor, queue_id: int) -> None:
-    require_tenant_wide(p, "queues")
-    queue = get_queue(rt, p, queue_id)
-    rt.db.write(lambda c: rs.delete(c, "queue", p.tenant_id, queue_id))
-    rt.bus.emit("ticket_queue.deleted", p.tenant_id, actor.as_dict(), object_type="ticket_queue", object_id=queue_id,
-                summary={"name": queue["name"]})
+    settings.delete(rt, p, actor, "queue", queue_id)
 
 
 # --- a ticket's queue and team ----------------------------------------------------------------------------
