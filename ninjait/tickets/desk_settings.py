@@ -34,6 +34,11 @@ def unique(fn: Callable[[], Any], what: str) -> Any:
         raise
 
 
+def rows(rt: Runtime, p: Principal, kind: str) -> list[dict[str, Any]]:
+    with rt.db.read() as c:
+        return rs.rows(c, kind, p.tenant_id)
+
+
 def get(rt: Runtime, p: Principal, kind: str, row_id: int) -> dict[str, Any]:
     with rt.db.read() as c:
         found = rs.row(c, kind, p.tenant_id, row_id)

@@ -70,8 +70,7 @@ def _render_for(c: Any, p: Principal, ticket: dict[str, Any], body: str) -> str:
 # --- canned responses -------------------------------------------------------------------------------------
 
 def list_canned(rt: Runtime, p: Principal) -> list[dict[str, Any]]:
-    with rt.db.read() as c:
-        return rs.rows(c, "canned", p.tenant_id)
+    return settings.rows(rt, p, "canned")
 
 
 def get_canned(rt: Runtime, p: Principal, canned_id: int) -> dict[str, Any]:
@@ -136,8 +135,7 @@ def macro_out(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_macros(rt: Runtime, p: Principal) -> list[dict[str, Any]]:
-    with rt.db.read() as c:
-        return [macro_out(r) for r in rs.rows(c, "macro", p.tenant_id)]
+    return [macro_out(r) for r in settings.rows(rt, p, "macro")]
 
 
 def get_macro(rt: Runtime, p: Principal, macro_id: int) -> dict[str, Any]:

@@ -223,8 +223,7 @@ def rule_out(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_rules(rt: Runtime, p: Principal) -> list[dict[str, Any]]:
-    with rt.db.read() as c:
-        return [rule_out(r) for r in rs.rows(c, "rule", p.tenant_id)]
+    return [rule_out(r) for r in settings.rows(rt, p, "rule")]
 
 
 def get_rule(rt: Runtime, p: Principal, rule_id: int) -> dict[str, Any]:

@@ -95,8 +95,7 @@ def delete_team(rt: Runtime, p: Principal, actor: Actor, team_id: int) -> None:
 # --- queues -----------------------------------------------------------------------------------------------
 
 def list_queues(rt: Runtime, p: Principal) -> list[dict[str, Any]]:
-    with rt.db.read() as c:
-        return rs.rows(c, "queue", p.tenant_id)
+    return settings.rows(rt, p, "queue")
 
 
 def get_queue(rt: Runtime, p: Principal, queue_id: int) -> dict[str, Any]:

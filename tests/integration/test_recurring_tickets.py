@@ -19,11 +19,8 @@ DAY = 86400
 
 
 @pytest.fixture(scope="module")
-def desk(world_app):  # type: ignore[no-untyped-def]
-    app, world = world_app
-    admin = Browser(app).login(world.people["a-organizationadmin"])
-    yield admin
-    admin.close()
+def desk(admin):  # type: ignore[no-untyped-def]
+    return admin  # tenant A's Organization Admin (conftest)
 
 
 def run_task(app, now: float) -> tuple[list[int], list[str]]:  # type: ignore[no-untyped-def]

@@ -9,11 +9,8 @@ from tests.support.identity import Browser
 
 
 @pytest.fixture(scope="module")
-def desk(world_app):  # type: ignore[no-untyped-def]
-    app, world = world_app
-    admin = Browser(app).login(world.people["a-organizationadmin"])
-    yield admin
-    admin.close()
+def desk(admin):  # type: ignore[no-untyped-def]
+    return admin  # tenant A's Organization Admin (conftest)
 
 
 def _status(browser: Browser, kind: str) -> int:
