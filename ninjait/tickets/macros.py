@@ -24,7 +24,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from ninjait.core.errors import Invalid, NotFound
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import Actor, Principal
-from ninjait.tickets import desk_settings as settings, routing_store as rs, service, store, teams
+from ninjait.tickets import setting_rows as settings, routing_store as rs, service, store, teams
 from ninjait.tickets.one_transaction import InTransaction
 
 MAX_TEXT = service.MAX_TEXT

@@ -24,7 +24,7 @@ from ninjait.core.errors import Invalid
 from ninjait.core.runtime import Runtime
 from ninjait.identity import authn
 from ninjait.identity.principal import Actor, Principal
-from ninjait.tickets import desk_settings as settings, routing_store as rs, store, teams
+from ninjait.tickets import setting_rows as settings, routing_store as rs, store, teams
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
 # Conditions may name channels that are still to come (e-mail, portal): a rule written today keeps working.

@@ -13,7 +13,7 @@ from typing import Any
 from ninjait.core.errors import Invalid
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import Actor, Principal
-from ninjait.tickets import desk_settings as settings, routing_store as rs
+from ninjait.tickets import setting_rows as settings, routing_store as rs
 
 STRATEGIES = ("manual", "round_robin", "least_open")
 MAX_MEMBERS = 200
