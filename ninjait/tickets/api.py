@@ -13,8 +13,8 @@ from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.models import convert
 from ninjait.tickets import alert_tickets, contacts, service, sla_policies
 from ninjait.tickets.models import (
-    Contact, ContactIn, ContactPatch, SlaCalendar, TicketAlertSettings, SlaCalendarIn, SlaPolicy, SlaPolicyIn, Ticket, TicketComment, TicketCommentIn, TicketDetail, TicketIn, TicketPatch,
-    TicketStatus,
+    Contact, ContactIn, ContactPatch, SlaCalendar, SlaCalendarIn, SlaPolicy, SlaPolicyIn, Ticket, TicketAlertSettings,
+    TicketComment, TicketCommentIn, TicketDetail, TicketIn, TicketPatch,
 )
 
 Req = Request[Any, Any, Any]
@@ -71,19 +71,15 @@ class TicketController(Controller):
         return convert(row, TicketComment)  # type: ignore[return-value]
 
 
-@get("/api/v1/ticket-statuses", opt=READ, tags=["tickets"], sync_to_thread=True)
-def statuses_index(request: Req) -> list[TicketStatus]:
-    """The tenant's statuses in order, each of a type: new, open, pending (pauses SLA clocks), resolved, closed."""
-    return convert(service.list_statuses(rt(request), principal_of(request)), list[TicketStatus])  # type: ignore[return-value]
-
-
 class ContactController(Controller):
     path = "/api/v1/contacts"
     tags = ["tickets"]
 
     @get("/", opt=READ, sync_to_thread=True)
-    def index(self, request: Req, organization_id: FromQuery[int | None] = None) -> list[Contact]:
-        rows = contacts.list_contacts(rt(request), principal_of(request), organization_id)
+    def index(self, request: Req, organization_id: FromQuery[int | None] = None, q: FromQuery[str] = "") -> list[Contact]:
+        """Contacts of the organizations you can see (of one with `organization_id`; `q` matches name, e-mail or
+        phone); at most 1,000."""
+        rows = contacts.list_contacts(rt(request), principal_of(request), organization_id, q)
         return convert(rows, list[Contact])  # type: ignore[return-value]
 
     @post("/", opt=WRITE, sync_to_thread=True)
@@ -170,4 +166,4 @@ def alert_settings_save(request: Req, data: JSONBody[TicketAlertSettings]) -> Ti
     return convert(row, TicketAlertSettings)  # type: ignore[return-value]
 
 
-route_handlers = [alert_settings_show, alert_settings_save, statuses_index, TicketController, ContactController, SlaCalendarController, SlaPolicyController]
+route_handlers = [alert_settings_show, alert_settings_save, TicketController, ContactController, SlaCalendarController, SlaPolicyController]

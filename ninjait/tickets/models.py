@@ -112,33 +112,63 @@ class TicketCommentIn(Struct):
     kind: Literal["reply", "note", "customer"] = "reply"
 
 
+StatusType = Literal["new", "open", "pending", "resolved", "closed"]
+
+
 class TicketStatus(Struct):
     id: int
     name: str
-    type: Literal["new", "open", "pending", "resolved", "closed"]
+    type: StatusType
     position: int
+    pauses_sla: bool
+
+
+class TicketStatusIn(Struct, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(max_length=60)]
+    type: StatusType
+    position: Annotated[int, Meta(ge=0, le=1000)] = 0
+    pauses_sla: bool | None = None
+
+
+class TicketStatusPatch(Struct, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(max_length=60)] | None = None
+    type: StatusType | None = None
+    position: Annotated[int, Meta(ge=0, le=1000)] | None = None
+    pauses_sla: bool | None = None
+
+
+class TicketNumbering(Struct, forbid_unknown_fields=True):
+    prefix: Annotated[str, Meta(max_length=10)]
+    next_number: Annotated[int, Meta(ge=1)] | None = None
 
 
 class Contact(Struct):
     id: int
     organization_id: int
+    organization_ids: list[int]
     name: str
     email: str
     phone: str
+    title: str
     created_at: int
 
 
 class ContactIn(Struct):
     name: Annotated[str, Meta(max_length=200)]
     organization_id: int
+    organization_ids: list[int] = []
     email: Annotated[str, Meta(max_length=254)] = ""
     phone: Annotated[str, Meta(max_length=50)] = ""
+    title: Annotated[str, Meta(max_length=100)] = ""
 
 
 class ContactPatch(Struct):
     name: Annotated[str, Meta(max_length=200)] | None = None
     email: Annotated[str, Meta(max_length=254)] | None = None
     phone: Annotated[str, Meta(max_length=50)] | None = None
+    title: Annotated[str, Meta(max_length=100)] | None = None
+    organization_id: int | None = None
+    organization_ids: list[int] | None = None
 
 
 class SlaCalendar(Struct):

@@ -29,7 +29,13 @@ STATUS_TYPES = ("new", "open", "pending", "resolved", "closed")
 DONE_TYPES = ("resolved", "closed")
 # Pending waits on someone else; a resolved or closed ticket that is reopened must not be charged for the time
 # it was done. Both are recorded as pause intervals of the resolution and next-response clocks.
-PAUSING_TYPES = ("pending", "resolved", "closed")
+
+
+def pauses_sla(status: dict[str, Any]) -> bool:
+    """Done statuses always stop the clocks; a pending one unless the tenant turned that off for it."""
+    return status["type"] in DONE_TYPES or (status["type"] == "pending" and bool(status["pauses_sla"]))
+
+
 MAX_SUBJECT, MAX_TEXT, MAX_TAGS, MAX_DEVICES = 200, 20000, 20, 50
 
 
@@ -95,8 +101,7 @@ def _check_assignee(c: Any, p: Principal, assignee_id: int | None, organization_
 def _check_contact(c: Any, tenant_id: int, contact_id: int | None, organization_id: int) -> None:
     if contact_id is None:
         return
-    contact = store.contact(c, tenant_id, contact_id)
-    if contact is None or contact["organization_id"] != organization_id:
+    if not store.contact_in_organization(c, tenant_id, contact_id, organization_id):
         raise Invalid(f"contact {contact_id} is not a contact of the ticket's organization", field="contact_id")
 
 
@@ -150,7 +155,7 @@ def create_ticket(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any],
         store.update(c, p.tenant_id, ticket_id, {
             **_status_stamps(status["type"], None, at),
             "sla_policy_id": store.matching_policy(c, p.tenant_id, organization_id, priority)})
-        if status["type"] in PAUSING_TYPES:
+        if pauses_sla(status):
             store.start_pause(c, p.tenant_id, ticket_id, at, status["name"])
         store.set_devices(c, p.tenant_id, ticket_id, devices)
         store.transition(c, p.tenant_id, ticket_id, at, "status", "", status["name"], actor.user_id, actor.email)
@@ -211,7 +216,7 @@ def update_ticket(rt: Runtime, p: Principal, actor: Actor, ticket_id: int, data:
             changes.update(_status_stamps(status["type"], before, at))
             moves.append(("status", before["status"], status["name"]))
             closed = status["type"] in DONE_TYPES and status["type"] != before["status_type"]
-            if status["type"] in PAUSING_TYPES:
+            if pauses_sla(status):
                 store.start_pause(c, p.tenant_id, ticket_id, at, status["name"])
             else:
                 store.end_pause(c, ticket_id, at)
