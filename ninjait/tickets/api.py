@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from ninjait.core.errors import Invalid
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.models import convert
-from ninjait.tickets import alert_tickets, contacts, service, sla_policies
+from ninjait.tickets import alert_tickets, contacts, ical, service, sla_policies
 from ninjait.tickets.models import (
-    Contact, ContactIn, ContactPatch, SlaCalendar, SlaCalendarIn, SlaPolicy, SlaPolicyIn, Ticket, TicketAlertSettings,
+    Contact, ContactIn, ContactPatch, HolidayImport, SlaCalendar, SlaCalendarIn, SlaCalendarPatch, SlaPolicy,
+    SlaPolicyIn, SlaPolicyPatch, Ticket, TicketAlertSettings,
     TicketComment, TicketCommentIn, TicketDetail, TicketIn, TicketPatch,
 )
 
@@ -121,6 +124,28 @@ class SlaCalendarController(Controller):
     def show(self, request: Req, calendar_id: FromPath[int]) -> SlaCalendar:
         return convert(sla_policies.get_calendar(rt(request), principal_of(request), calendar_id), SlaCalendar)  # type: ignore[return-value]
 
+    @patch("/{calendar_id:int}", opt=WRITE, sync_to_thread=True)
+    def change(self, request: Req, calendar_id: FromPath[int], data: JSONBody[SlaCalendarPatch]) -> SlaCalendar:
+        """Absent fields stay. Open tickets' clocks follow the new hours at once."""
+        row = sla_policies.update_calendar(rt(request), principal_of(request), actor_of(request), calendar_id,
+                                           msgspec.to_builtins(data))
+        return convert(row, SlaCalendar)  # type: ignore[return-value]
+
+    @post("/{calendar_id:int}/holidays/import", opt=WRITE, status_code=200,
+          request_max_body_size=ical.MAX_BYTES + 1024)
+    async def import_holidays(self, request: Req, calendar_id: FromPath[int], replace: FromQuery[bool] = False,
+                              ) -> HolidayImport:
+        """Body: an iCalendar file (`Content-Type: text/calendar`, UTF-8, up to 2 MiB). Every day its all-day
+        events cover becomes a holiday (fixed-date yearly events for five years); `replace=true` drops the
+        holidays there were. Events whose recurrence is not understood are listed in `skipped`."""
+        try:
+            text = (await request.body()).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise Invalid("the iCalendar file is not UTF-8 text", field="file") from None
+        row = await anyio.to_thread.run_sync(lambda: sla_policies.import_holidays(
+            rt(request), principal_of(request), actor_of(request), calendar_id, text, replace))
+        return convert(row, HolidayImport)  # type: ignore[return-value]
+
     @delete("/{calendar_id:int}", opt=WRITE, sync_to_thread=True, status_code=HTTP_204_NO_CONTENT)
     def remove(self, request: Req, calendar_id: FromPath[int]) -> None:
         """409 while a policy uses it."""
@@ -146,6 +171,14 @@ class SlaPolicyController(Controller):
     @get("/{sla_policy_id:int}", opt=READ, sync_to_thread=True)
     def show(self, request: Req, sla_policy_id: FromPath[int]) -> SlaPolicy:
         return convert(sla_policies.get_policy(rt(request), principal_of(request), sla_policy_id), SlaPolicy)  # type: ignore[return-value]
+
+    @patch("/{sla_policy_id:int}", opt=WRITE, sync_to_thread=True)
+    def change(self, request: Req, sla_policy_id: FromPath[int], data: JSONBody[SlaPolicyPatch]) -> SlaPolicy:
+        """Absent fields stay; `organization_id` 0 makes it apply to any organization. Tickets keep their policy
+        and their clocks follow its new targets."""
+        row = sla_policies.update_policy(rt(request), principal_of(request), actor_of(request), sla_policy_id,
+                                         msgspec.to_builtins(data))
+        return convert(row, SlaPolicy)  # type: ignore[return-value]
 
     @delete("/{sla_policy_id:int}", opt=WRITE, sync_to_thread=True, status_code=HTTP_204_NO_CONTENT)
     def remove(self, request: Req, sla_policy_id: FromPath[int]) -> None:

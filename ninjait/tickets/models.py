@@ -191,6 +191,20 @@ class SlaCalendarIn(Struct):
     always_open: bool = False
 
 
+class SlaCalendarPatch(Struct, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(max_length=100)] | None = None
+    timezone: str | None = None
+    weekly: dict[int, list[list[int]]] | None = None
+    holidays: list[str] | None = None
+    always_open: bool | None = None
+
+
+class HolidayImport(Struct):
+    calendar: SlaCalendar
+    added: int
+    skipped: list[str]
+
+
 class SlaPolicy(Struct):
     id: int
     name: str
@@ -212,6 +226,17 @@ class SlaPolicyIn(Struct):
     warn_percent: int = 80
     organization_id: int | None = None
     priority: str = ""
+
+
+class SlaPolicyPatch(Struct, forbid_unknown_fields=True):
+    """Absent fields stay; `organization_id` 0 makes the policy apply to any organization."""
+
+    name: Annotated[str, Meta(max_length=100)] | None = None
+    calendar_id: int | None = None
+    targets: dict[str, dict[str, int]] | None = None
+    warn_percent: int | None = None
+    organization_id: int | None = None
+    priority: str | None = None
 
 
 class TicketAlertSettings(Struct):

@@ -320,6 +320,12 @@ def insert_calendar(c: Conn, tenant_id: int, cal: dict[str, Any]) -> int:
                        (tenant_id, cal["name"], cal["timezone"], cal["weekly"], cal["holidays"], cal["always_open"])))
 
 
+def update_calendar(c: Conn, tenant_id: int, calendar_id: int, cal: dict[str, Any]) -> None:
+    c.execute("UPDATE sla_calendars SET name = ?, timezone = ?, weekly = ?, holidays = ?, always_open = ? "
+              "WHERE tenant_id = ? AND id = ?", (cal["name"], cal["timezone"], cal["weekly"], cal["holidays"],
+                                                 cal["always_open"], tenant_id, calendar_id))
+
+
 def calendar_in_use(c: Conn, tenant_id: int, calendar_id: int) -> bool:
     return c.value("SELECT 1 FROM sla_policies WHERE tenant_id = ? AND calendar_id = ? LIMIT 1",
                    (tenant_id, calendar_id)) is not None
@@ -343,6 +349,13 @@ def insert_policy(c: Conn, tenant_id: int, pol: dict[str, Any], at: int) -> int:
         "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (tenant_id, pol["name"], pol["calendar_id"], pol["targets"], pol["warn_percent"], pol["organization_id"],
          pol["priority"], at)))
+
+
+def update_policy(c: Conn, tenant_id: int, policy_id: int, pol: dict[str, Any]) -> None:
+    c.execute("UPDATE sla_policies SET name = ?, calendar_id = ?, targets = ?, warn_percent = ?, organization_id = ?, "
+              "priority = ? WHERE tenant_id = ? AND id = ?",
+              (pol["name"], pol["calendar_id"], pol["targets"], pol["warn_percent"], pol["organization_id"],
+               pol["priority"], tenant_id, policy_id))
 
 
 def delete_policy(c: Conn, tenant_id: int, policy_id: int) -> None:

@@ -155,3 +155,42 @@ def test_contacts_refuse_organizations_of_another_tenant(world_app, desk) -> Non
                                            "organization_ids": [world.orgs["b"]]})
     assert r.status_code == 400 and "organization_ids" in r.text
     assert desk.get("/api/v1/contacts", params={"q": "Eve"}).json() == []
+
+
+HOLIDAYS = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nDTSTART;VALUE=DATE:20261225\r\n"
+            "DTEND;VALUE=DATE:20261227\r\nSUMMARY:Christmas\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\n"
+            "DTSTART;VALUE=DATE:20261126\r\nRRULE:FREQ=YEARLY;BYDAY=4TH\r\nSUMMARY:Thanksgiving\r\nEND:VEVENT\r\n"
+            "END:VCALENDAR\r\n")
+
+
+def test_calendars_and_policies_are_edited_and_holidays_imported_from_ical(world_app, desk) -> None:  # type: ignore[no-untyped-def]
+    cal = desk.post("/api/v1/sla-calendars", json={"name": "Office", "timezone": "Europe/Berlin",
+                                                  "weekly": {"0": [[540, 1020]]}, "holidays": ["2026-01-01"]}).json()
+    r = desk.patch(f"/api/v1/sla-calendars/{cal['id']}", json={"weekly": {"0": [[480, 720], [780, 1020]]}})
+    assert r.status_code == 200 and r.json()["weekly"] == {"0": [[480, 720], [780, 1020]]}
+    assert r.json()["holidays"] == ["2026-01-01"] and r.json()["timezone"] == "Europe/Berlin"
+    r = desk.patch(f"/api/v1/sla-calendars/{cal['id']}", json={"timezone": "Mars/Olympus"})
+    assert r.status_code == 400 and "timezone" in r.text
+
+    r = desk.post(f"/api/v1/sla-calendars/{cal['id']}/holidays/import", content=HOLIDAYS.encode(),
+                  headers={"Content-Type": "text/calendar"})
+    assert r.status_code == 200, r.text
+    assert r.json()["added"] == 2 and r.json()["skipped"] == ["Thanksgiving"]
+    assert r.json()["calendar"]["holidays"] == ["2026-01-01", "2026-12-25", "2026-12-26"]
+    r = desk.post(f"/api/v1/sla-calendars/{cal['id']}/holidays/import", params={"replace": "true"},
+                  content=HOLIDAYS.encode(), headers={"Content-Type": "text/calendar"})
+    assert r.json()["calendar"]["holidays"] == ["2026-12-25", "2026-12-26"]
+    r = desk.post(f"/api/v1/sla-calendars/{cal['id']}/holidays/import", content=b"not a calendar",
+                  headers={"Content-Type": "text/calendar"})
+    assert r.status_code == 400 and "iCalendar" in r.text
+    assert desk.get(f"/api/v1/sla-calendars/{cal['id']}").json()["holidays"] == ["2026-12-25", "2026-12-26"]
+
+    pol = desk.post("/api/v1/sla-policies", json={"name": "Gold", "calendar_id": cal["id"],
+                                                  "targets": {"P1": {"resolution": 3600}}}).json()
+    r = desk.patch(f"/api/v1/sla-policies/{pol['id']}", json={"warn_percent": 50, "priority": "P1"})
+    assert r.status_code == 200 and r.json()["warn_percent"] == 50 and r.json()["name"] == "Gold"
+    r = desk.patch(f"/api/v1/sla-policies/{pol['id']}", json={"calendar_id": 999999})
+    assert r.status_code == 400 and "calendar_id" in r.text
+    assert desk.get(f"/api/v1/sla-policies/{pol['id']}").json()["calendar_id"] == cal["id"]
+    actions = {e["action"] for e in desk.get("/api/v1/audit").json()}
+    assert {"sla_calendar.updated", "sla_policy.updated"} <= actions
