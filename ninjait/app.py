@@ -30,7 +30,10 @@ from ninjait.identity.http import AuthMiddleware, access_guard, check_declaratio
 from ninjait.ops import api as ops_api
 from ninjait.ops.metrics import gauge
 from ninjait.paths import NODE_MODULES, STATIC
-from ninjait.tickets import api as tickets_api, settings_api as tickets_settings_api, time_api as tickets_time_api, views as tickets_views
+from ninjait.tickets import (
+    api as tickets_api, settings_api as tickets_settings_api, settings_views as tickets_settings_views,
+    time_api as tickets_time_api, views as tickets_views,
+)
 from ninjait.wiring import connect_subscribers
 from ninjait.ui.pages import EXCEPTION_HANDLERS, template_config
 
@@ -70,7 +73,7 @@ def create_app(runtime: Runtime) -> Litestar:
             *channels_api.route_handlers, *channels_views.route_handlers,
             *monitoring_api.route_handlers, *checks_api.route_handlers, *checks_views.route_handlers,
             *backup_api.route_handlers, *backup_views.route_handlers,
-            *tickets_api.route_handlers, *tickets_settings_api.route_handlers, *tickets_time_api.route_handlers, *tickets_views.route_handlers,
+            *tickets_api.route_handlers, *tickets_settings_api.route_handlers, *tickets_settings_views.route_handlers, *tickets_time_api.route_handlers, *tickets_views.route_handlers,
         ],
         guards=[access_guard],
         state=State({"runtime": runtime}),
