@@ -31,7 +31,7 @@ from ninjait.ops import api as ops_api
 from ninjait.ops.metrics import gauge
 from ninjait.paths import NODE_MODULES, STATIC
 from ninjait.tickets import (
-    api as tickets_api, settings_api as tickets_settings_api, settings_views as tickets_settings_views,
+    api as tickets_api, contacts_views as tickets_contacts_views, settings_api as tickets_settings_api, settings_views as tickets_settings_views,
     time_api as tickets_time_api, views as tickets_views,
 )
 from ninjait.wiring import connect_subscribers
@@ -73,7 +73,8 @@ def create_app(runtime: Runtime) -> Litestar:
             *channels_api.route_handlers, *channels_views.route_handlers,
             *monitoring_api.route_handlers, *checks_api.route_handlers, *checks_views.route_handlers,
             *backup_api.route_handlers, *backup_views.route_handlers,
-            *tickets_api.route_handlers, *tickets_settings_api.route_handlers, *tickets_settings_views.route_handlers, *tickets_time_api.route_handlers, *tickets_views.route_handlers,
+            *tickets_api.route_handlers, *tickets_settings_api.route_handlers, *tickets_settings_views.route_handlers,
+            *tickets_contacts_views.route_handlers, *tickets_time_api.route_handlers, *tickets_views.route_handlers,
         ],
         guards=[access_guard],
         state=State({"runtime": runtime}),

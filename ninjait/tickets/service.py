@@ -280,7 +280,8 @@ def get_ticket(rt: Runtime, p: Principal, ticket_id: int) -> dict[str, Any]:
 
 def list_tickets(rt: Runtime, p: Principal, *, view: str = "open", status_id: int | None = None,
                  status_type: str = "", priority: str = "", organization_id: int | None = None,
-                 assignee_id: int | None = None, page: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+                 assignee_id: int | None = None, contact_id: int | None = None, page: int = 1,
+                 per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
     """``view``: open (not resolved or closed), mine (open, assigned to me), unassigned (open), all."""
     if view not in ("open", "mine", "unassigned", "all"):
         raise Invalid("view must be one of open, mine, unassigned, all", field="view")
@@ -292,7 +293,8 @@ def list_tickets(rt: Runtime, p: Principal, *, view: str = "open", status_id: in
         raise Invalid("page starts at 1 and per_page is 1 to 500", field="per_page")
     filters = {"open_only": view != "all" and not status_id and not status_type, "unassigned": view == "unassigned",
                "assignee_id": p.user_id if view == "mine" else assignee_id, "status_id": status_id,
-               "status_type": status_type or None, "priority": priority or None, "organization_id": organization_id}
+               "status_type": status_type or None, "priority": priority or None, "organization_id": organization_id,
+               "contact_id": contact_id}
     with rt.db.read() as c:
         rows, total = store.search(c, p.tenant_id, p.organizations_for("tickets.read"), filters, per_page,
                                    (page - 1) * per_page)

@@ -161,7 +161,8 @@ def search(c: Conn, tenant_id: int, orgs: frozenset[int] | None, filters: dict[s
     if filters.get("open_only"):
         where.append("s.type NOT IN ('resolved', 'closed')")
     for column, key in (("t.assignee_id", "assignee_id"), ("t.status_id", "status_id"), ("s.type", "status_type"),
-                        ("t.priority", "priority"), ("t.organization_id", "organization_id")):
+                        ("t.priority", "priority"), ("t.organization_id", "organization_id"),
+                        ("t.contact_id", "contact_id")):
         if filters.get(key) is not None:
             where.append(f"{column} = ?")
             args.append(filters[key])

@@ -15,7 +15,7 @@ from ninjait.core.errors import ServiceError
 from ninjait.identity import service as identity
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.views import FormData, _back, field
-from ninjait.tickets import service, time_entries
+from ninjait.tickets import contacts, service, time_entries
 from ninjait.ui import nav
 from ninjait.ui.pages import page
 
@@ -86,21 +86,24 @@ def tickets_page(request: Req, page_number: Annotated[int, QueryParameter(name="
 def _new_page(request: Req, *, error: str = "", form: dict[str, Any] | None = None, status_code: int = 200) -> Template:
     p = principal_of(request)
     return page(request, "tickets/new.html", status_code=status_code, active="tickets", error=error, form=form or {},
-                can_assign=p.can_somewhere("tickets.assign"), **_choices(request, p))
+                can_assign=p.can_somewhere("tickets.assign"), contacts=contacts.list_contacts(rt(request), p),
+                **_choices(request, p))
 
 
 @get("/tickets/new", opt=WRITE, include_in_schema=False, sync_to_thread=True)
 def new_ticket_page(request: Req) -> Template:
-    return _new_page(request)
+    """Query parameters prefill the form (from a contact's page: ``contact_id`` and ``organization_id``)."""
+    return _new_page(request, form={k: request.query_params.get(k, "")[:20] for k in ("contact_id", "organization_id")})
 
 
 @post("/tickets", opt=WRITE, include_in_schema=False, sync_to_thread=True)
 def ticket_create(request: Req, data: FormData) -> Response[Any]:
     form = {k: field(data, k, 20001) for k in ("subject", "description", "organization_id", "priority", "assignee_id",
-                                                "category")}
+                                                "category", "contact_id")}
     try:
         ticket = service.create_ticket(rt(request), principal_of(request), actor_of(request), {
-            **form, "organization_id": _int(form["organization_id"]), "assignee_id": _int(form["assignee_id"])})
+            **form, "organization_id": _int(form["organization_id"]), "assignee_id": _int(form["assignee_id"]),
+            "contact_id": _int(form["contact_id"])})
     except ServiceError as exc:
         return _new_page(request, error=exc.message, form=form, status_code=exc.status)
     return Redirect(f"/tickets/{ticket['id']}?{urlencode({'msg': 'ticket-created'})}", status_code=303)

@@ -83,3 +83,45 @@ def test_calendars_ical_upload_and_policies_through_the_page(world_app) -> None:
     finally:
         admin.close()
         tech.close()
+
+
+def test_contacts_through_the_pages(world_app) -> None:  # type: ignore[no-untyped-def]
+    app, world = world_app
+    admin = Browser(app).login(world.people["a-organizationadmin"])
+    limited = Browser(app).login(world.people["a-limited"])
+    try:
+        r = admin.post("/contacts", data={"name": "Dana Office", "organization_id": str(world.orgs["a"]),
+                                          "email": "dana@customer-a.test", "title": "Office manager"})
+        assert r.status_code == 303
+        url = r.headers["location"].split("?")[0]
+        contact_id = int(url.rsplit("/", 1)[1])
+        r = admin.post(url, data={"name": "Dana Office", "email": "dana@customer-a.test", "title": "Office manager",
+                                  "orgs_shown": "1", "organization_id": str(world.orgs["a"]),
+                                  "organization_ids": [str(world.orgs["a"]), str(world.orgs["a-other"])]})
+        assert r.status_code == 303
+        assert admin.get(f"/api/v1/contacts/{contact_id}").json()["organization_ids"] == sorted(
+            [world.orgs["a"], world.orgs["a-other"]])
+        listing = admin.get("/contacts", params={"q": "dana"}).text
+        assert "Dana Office" in listing and "Other customer A" in listing
+        assert "Dana Office" not in admin.get("/contacts", params={"q": "zzz"}).text
+        form = admin.get("/tickets/new", params={"contact_id": str(contact_id),
+                                                 "organization_id": str(world.orgs["a"])}).text
+        assert f'<option value="{contact_id}" selected>' in form
+        r = admin.post("/tickets", data={"subject": "Printer", "organization_id": str(world.orgs["a-other"]),
+                                         "priority": "P3", "contact_id": str(contact_id)})
+        assert r.status_code == 303
+        assert "Printer" in admin.get(url).text  # the contact's tickets
+
+        # The limited technician sees only organization a, edits the phone, and cannot move or delete her.
+        page = limited.get(url).text
+        assert "Other customer A" not in page and 'name="orgs_shown"' not in page
+        r = limited.post(url, data={"name": "Dana Office", "email": "dana@customer-a.test", "phone": "+1 555 0100"})
+        assert r.status_code == 303
+        assert admin.get(f"/api/v1/contacts/{contact_id}").json()["organization_ids"] == sorted(
+            [world.orgs["a"], world.orgs["a-other"]])
+        assert limited.post(f"{url}/delete").status_code == 403
+        r = admin.post("/contacts", data={"name": "", "organization_id": str(world.orgs["a"])})
+        assert r.status_code == 400 and "name must be" in r.text
+    finally:
+        admin.close()
+        limited.close()
