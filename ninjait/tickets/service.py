@@ -278,13 +278,19 @@ def get_ticket(rt: Runtime, p: Principal, ticket_id: int) -> dict[str, Any]:
                 "transitions": store.transitions(c, p.tenant_id, ticket_id)}
 
 
+VIEWS = ("open", "mine", "unassigned", "breaching", "all")
+BREACHING_WITHIN = 4 * 3600  # "breaching soon": a clock due within four hours, warning or breached
+BREACHING_SCAN = 5000
+
+
 def list_tickets(rt: Runtime, p: Principal, *, view: str = "open", status_id: int | None = None,
                  status_type: str = "", priority: str = "", organization_id: int | None = None,
                  assignee_id: int | None = None, contact_id: int | None = None, page: int = 1,
                  per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
-    """``view``: open (not resolved or closed), mine (open, assigned to me), unassigned (open), all."""
-    if view not in ("open", "mine", "unassigned", "all"):
-        raise Invalid("view must be one of open, mine, unassigned, all", field="view")
+    """``view``: open (not resolved or closed), mine (open, assigned to me), unassigned (open), breaching (open,
+    an SLA clock warning, breached or due within four hours; most urgent first), all."""
+    if view not in VIEWS:
+        raise Invalid(f"view must be one of {', '.join(VIEWS)}", field="view")
     if status_type and status_type not in STATUS_TYPES:
         raise Invalid(f"status_type must be one of {', '.join(STATUS_TYPES)}", field="status_type")
     if priority and priority not in PRIORITIES:
@@ -294,12 +300,31 @@ def list_tickets(rt: Runtime, p: Principal, *, view: str = "open", status_id: in
     filters = {"open_only": view != "all" and not status_id and not status_type, "unassigned": view == "unassigned",
                "assignee_id": p.user_id if view == "mine" else assignee_id, "status_id": status_id,
                "status_type": status_type or None, "priority": priority or None, "organization_id": organization_id,
-               "contact_id": contact_id}
+               "contact_id": contact_id, "with_sla": view == "breaching"}
+    now = time.time()
     with rt.db.read() as c:
-        rows, total = store.search(c, p.tenant_id, p.organizations_for("tickets.read"), filters, per_page,
-                                   (page - 1) * per_page)
-        clocks = sla_policies.clocks_by_ticket(c, p.tenant_id, rows, time.time())
-    return [{**_out(r), "sla": clocks.get(r["id"], [])} for r in rows], total
+        if view == "breaching":
+            rows, _ = store.search(c, p.tenant_id, p.organizations_for("tickets.read"), filters, BREACHING_SCAN, 0)
+        else:
+            rows, total = store.search(c, p.tenant_id, p.organizations_for("tickets.read"), filters, per_page,
+                                       (page - 1) * per_page)
+        clocks = sla_policies.clocks_by_ticket(c, p.tenant_id, rows, now)
+    listed = [{**_out(r), "sla": clocks.get(r["id"], [])} for r in rows]
+    if view == "breaching":
+        urgent = sorted(((u, t) for t in listed if (u := _urgency(t["sla"], now)) is not None), key=lambda x: x[0])
+        total = len(urgent)
+        listed = [t for _, t in urgent[(page - 1) * per_page:page * per_page]]
+    return listed, total
+
+
+def _urgency(clocks: list[dict[str, Any]], now: float) -> tuple[int, float] | None:
+    """Sort key of a ticket for the breaching view (breached first, then the soonest due), or None if calm."""
+    live = [c for c in clocks if c["state"] != "met"]
+    if any(c["state"] == "breached" for c in live):
+        return 0, 0.0
+    due = [c["due_at"] for c in live if c["due_at"] is not None and (c["state"] == "warning" or
+                                                                    c["due_at"] - now <= BREACHING_WITHIN)]
+    return (1, min(due)) if due else None
 
 
 def list_statuses(rt: Runtime, p: Principal) -> list[dict[str, Any]]:

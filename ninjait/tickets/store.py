@@ -158,6 +158,8 @@ def search(c: Conn, tenant_id: int, orgs: frozenset[int] | None, filters: dict[s
         args += sorted(orgs)
     if filters.get("unassigned"):
         where.append("t.assignee_id IS NULL")
+    if filters.get("with_sla"):
+        where.append("t.sla_policy_id IS NOT NULL")
     if filters.get("open_only"):
         where.append("s.type NOT IN ('resolved', 'closed')")
     for column, key in (("t.assignee_id", "assignee_id"), ("t.status_id", "status_id"), ("s.type", "status_type"),

@@ -177,7 +177,7 @@ def ticket_change(request: Req, ticket_id: FromPath[int], data: FormData) -> Res
         service.update_ticket(rt(request), principal_of(request), actor_of(request), ticket_id, changes)
     except ServiceError as exc:
         return _ticket_page(request, ticket_id, error=exc.message, status_code=exc.status)
-    return _back(f"/tickets/{ticket_id}", "ticket-updated")
+    return _back("/tickets/board" if field(data, "back", 10) == "board" else f"/tickets/{ticket_id}", "ticket-updated")
 
 
 route_handlers = [tickets_page, new_ticket_page, ticket_create, ticket_page, ticket_comment, ticket_log_time, ticket_stopwatch,
