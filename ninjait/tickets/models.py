@@ -68,6 +68,7 @@ class Ticket(Struct):
     closed_at: int | None
     awaiting_reply_since: int | None = None
     sla_policy_id: int | None = None
+    due_at: int | None = None
     sla: list[SlaClock] = []
 
 
@@ -88,6 +89,7 @@ class TicketIn(Struct):
     contact_id: int | None = None
     device_ids: Annotated[list[int], Meta(max_length=50)] = []
     tags: Annotated[list[str], Meta(max_length=20)] = []
+    due_at: int | None = None  # a date promised to the customer, epoch seconds
 
 
 class TicketPatch(Struct):
@@ -103,6 +105,7 @@ class TicketPatch(Struct):
     contact_id: int | None = None
     device_ids: Annotated[list[int], Meta(max_length=50)] | None = None
     tags: Annotated[list[str], Meta(max_length=20)] | None = None
+    due_at: int | None = None  # 0 clears it
 
 
 class TicketCommentIn(Struct):

@@ -13,6 +13,7 @@ status.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from typing import Any
@@ -63,6 +64,19 @@ def _tags(value: Any) -> str:
     if len(tags) > MAX_TAGS or any(len(t) > 40 for t in tags):
         raise Invalid(f"at most {MAX_TAGS} tags of up to 40 characters", field="tags")
     return json.dumps(sorted(set(tags)))
+
+
+def _due(value: Any) -> int | None:
+    """A due time in epoch seconds (None or 0: none)."""
+    if value in (None, 0):
+        return None
+    if not isinstance(value, int) or not 946684800 <= value <= 4102444800:  # 2000 .. 2100
+        raise Invalid("due_at is a time in epoch seconds between 2000 and 2100 (0 clears it)", field="due_at")
+    return value
+
+
+def _stamp(epoch: int | None) -> str:
+    return "" if epoch is None else dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _in_scope(p: Principal, permission: str, organization_id: int) -> bool:
@@ -132,6 +146,7 @@ def create_ticket(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any],
     if not _in_scope(p, "tickets.write", organization_id):
         raise Invalid(f"no organization {organization_id} you may open tickets for", field="organization_id")
     tags = _tags(data.get("tags"))
+    due_at = _due(data.get("due_at"))
 
     def write(c: Any) -> int:
         if not store.organization_exists(c, p.tenant_id, organization_id):
@@ -151,7 +166,7 @@ def create_ticket(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any],
             "contact_id": data.get("contact_id"), "subject": subject, "description": description,
             "status_id": status["id"], "priority": priority, "category": category,
             "assignee_id": data.get("assignee_id"), "source": source, "tags": tags, "alert_id": alert_id,
-            "created_by": actor.user_id, "created_at": at})
+            "created_by": actor.user_id, "created_at": at, "due_at": due_at})
         store.update(c, p.tenant_id, ticket_id, {
             **_status_stamps(status["type"], None, at),
             "sla_policy_id": store.matching_policy(c, p.tenant_id, organization_id, priority)})
@@ -183,6 +198,8 @@ def update_ticket(rt: Runtime, p: Principal, actor: Actor, ticket_id: int, data:
         raise Invalid(f"priority must be one of {', '.join(PRIORITIES)}", field="priority")
     if data.get("tags") is not None:
         changes["tags"] = _tags(data["tags"])
+    if data.get("due_at") is not None:
+        changes["due_at"] = _due(data["due_at"])
 
     def write(c: Any) -> tuple[dict[str, Any], bool]:
         before = _visible(c, p, ticket_id, "tickets.write")
@@ -220,6 +237,8 @@ def update_ticket(rt: Runtime, p: Principal, actor: Actor, ticket_id: int, data:
                 store.start_pause(c, p.tenant_id, ticket_id, at, status["name"])
             else:
                 store.end_pause(c, ticket_id, at)
+        if "due_at" in changes and changes["due_at"] != before["due_at"]:
+            moves.append(("due", *(_stamp(x) for x in (before["due_at"], changes["due_at"]))))
         if data.get("device_ids") is not None:
             store.set_devices(c, p.tenant_id, ticket_id, _check_devices(c, p.tenant_id, org, data["device_ids"]))
         changes["updated_at"] = at

@@ -11,7 +11,7 @@ DEFAULT_STATUSES = (("New", "new"), ("Open", "open"), ("Waiting on customer", "p
 TICKET_COLUMNS = ("t.id, t.tenant_id, t.number, t.organization_id, t.contact_id, t.subject, t.description, t.status_id, "
                   "t.priority, t.category, t.assignee_id, t.source, t.tags, t.alert_id, t.created_by, t.created_at, "
                   "t.updated_at, t.first_response_at, t.resolved_at, t.closed_at, t.awaiting_reply_since, "
-                  "t.sla_policy_id, t.sla_notified, s.name AS status, "
+                  "t.sla_policy_id, t.sla_notified, t.due_at, s.name AS status, "
                   "s.type AS status_type, o.name AS organization_name, u.name AS assignee_name, "
                   "ct.name AS contact_name")
 TICKET_FROM = ("tickets t JOIN ticket_statuses s ON s.id = t.status_id "
@@ -104,16 +104,16 @@ def next_number(c: Conn, tenant_id: int) -> str:
 def insert(c: Conn, t: dict[str, Any]) -> int:
     return int(c.value(
         "INSERT INTO tickets (tenant_id, number, organization_id, contact_id, subject, description, status_id, "
-        "priority, category, assignee_id, source, tags, alert_id, created_by, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "priority, category, assignee_id, source, tags, alert_id, created_by, created_at, updated_at, due_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (t["tenant_id"], t["number"], t["organization_id"], t["contact_id"], t["subject"], t["description"],
          t["status_id"], t["priority"], t["category"], t["assignee_id"], t["source"], t["tags"], t["alert_id"],
-         t["created_by"], t["created_at"], t["created_at"])))
+         t["created_by"], t["created_at"], t["created_at"], t.get("due_at"))))
 
 
 UPDATABLE = ("subject", "description", "status_id", "priority", "category", "assignee_id", "contact_id", "tags",
              "first_response_at", "resolved_at", "closed_at", "updated_at", "awaiting_reply_since", "sla_policy_id",
-             "sla_notified")
+             "sla_notified", "due_at")
 
 
 def update(c: Conn, tenant_id: int, ticket_id: int, changes: dict[str, Any]) -> None:

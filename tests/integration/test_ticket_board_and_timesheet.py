@@ -65,3 +65,27 @@ def test_the_timesheet_page_shows_a_week_and_a_day(world_app) -> None:  # type: 
     finally:
         tech.close()
         manager.close()
+
+
+def test_a_due_date_is_set_changed_recorded_and_cleared(world_app) -> None:  # type: ignore[no-untyped-def]
+    app, world = world_app
+    admin = Browser(app).login(world.people["a-organizationadmin"])
+    try:
+        due = int(dt.datetime(2030, 3, 1, 12, tzinfo=dt.UTC).timestamp())
+        t = admin.post("/api/v1/tickets", json={"subject": "New laptop for Sam", "organization_id": world.orgs["a"],
+                                                "due_at": due}).json()
+        assert t["due_at"] == due
+        r = admin.post("/api/v1/tickets", json={"subject": "x", "organization_id": world.orgs["a"], "due_at": 12})
+        assert r.status_code == 400 and "due_at" in r.text
+        r = admin.post(f"/tickets/{t['id']}", data={"status_id": str(t["status_id"]), "due_date": "2030-03-05"})
+        assert r.status_code == 303
+        after = admin.get(f"/api/v1/tickets/{t['id']}").json()
+        assert after["due_at"] == int(dt.datetime(2030, 3, 5, 23, 59, 59, tzinfo=dt.UTC).timestamp())
+        assert ("due", "2030-03-01 12:00 UTC", "2030-03-05 23:59 UTC") in [
+            (x["field"], x["old_value"], x["new_value"]) for x in after["transitions"]]
+        r = admin.post(f"/tickets/{t['id']}", data={"status_id": str(t["status_id"]), "due_date": "March"})
+        assert r.status_code == 400 and "due_at" in r.text
+        cleared = admin.patch(f"/api/v1/tickets/{t['id']}", json={"due_at": 0}).json()
+        assert cleared["due_at"] is None
+    finally:
+        admin.close()
