@@ -13,6 +13,7 @@ status.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from typing import Any
@@ -29,7 +30,13 @@ STATUS_TYPES = ("new", "open", "pending", "resolved", "closed")
 DONE_TYPES = ("resolved", "closed")
 # Pending waits on someone else; a resolved or closed ticket that is reopened must not be charged for the time
 # it was done. Both are recorded as pause intervals of the resolution and next-response clocks.
-PAUSING_TYPES = ("pending", "resolved", "closed")
+
+
+def pauses_sla(status: dict[str, Any]) -> bool:
+    """Done statuses always stop the clocks; a pending one unless the tenant turned that off for it."""
+    return status["type"] in DONE_TYPES or (status["type"] == "pending" and bool(status["pauses_sla"]))
+
+
 MAX_SUBJECT, MAX_TEXT, MAX_TAGS, MAX_DEVICES = 200, 20000, 20, 50
 
 
@@ -57,6 +64,19 @@ def _tags(value: Any) -> str:
     if len(tags) > MAX_TAGS or any(len(t) > 40 for t in tags):
         raise Invalid(f"at most {MAX_TAGS} tags of up to 40 characters", field="tags")
     return json.dumps(sorted(set(tags)))
+
+
+def _due(value: Any) -> int | None:
+    """A due time in epoch seconds (None or 0: none)."""
+    if value in (None, 0):
+        return None
+    if not isinstance(value, int) or not 946684800 <= value <= 4102444800:  # 2000 .. 2100
+        raise Invalid("due_at is a time in epoch seconds between 2000 and 2100 (0 clears it)", field="due_at")
+    return value
+
+
+def _stamp(epoch: int | None) -> str:
+    return "" if epoch is None else dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _in_scope(p: Principal, permission: str, organization_id: int) -> bool:
@@ -95,8 +115,7 @@ def _check_assignee(c: Any, p: Principal, assignee_id: int | None, organization_
 def _check_contact(c: Any, tenant_id: int, contact_id: int | None, organization_id: int) -> None:
     if contact_id is None:
         return
-    contact = store.contact(c, tenant_id, contact_id)
-    if contact is None or contact["organization_id"] != organization_id:
+    if not store.contact_in_organization(c, tenant_id, contact_id, organization_id):
         raise Invalid(f"contact {contact_id} is not a contact of the ticket's organization", field="contact_id")
 
 
@@ -127,6 +146,7 @@ def create_ticket(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any],
     if not _in_scope(p, "tickets.write", organization_id):
         raise Invalid(f"no organization {organization_id} you may open tickets for", field="organization_id")
     tags = _tags(data.get("tags"))
+    due_at = _due(data.get("due_at"))
 
     def write(c: Any) -> int:
         if not store.organization_exists(c, p.tenant_id, organization_id):
@@ -146,11 +166,11 @@ def create_ticket(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any],
             "contact_id": data.get("contact_id"), "subject": subject, "description": description,
             "status_id": status["id"], "priority": priority, "category": category,
             "assignee_id": data.get("assignee_id"), "source": source, "tags": tags, "alert_id": alert_id,
-            "created_by": actor.user_id, "created_at": at})
+            "created_by": actor.user_id, "created_at": at, "due_at": due_at})
         store.update(c, p.tenant_id, ticket_id, {
             **_status_stamps(status["type"], None, at),
             "sla_policy_id": store.matching_policy(c, p.tenant_id, organization_id, priority)})
-        if status["type"] in PAUSING_TYPES:
+        if pauses_sla(status):
             store.start_pause(c, p.tenant_id, ticket_id, at, status["name"])
         store.set_devices(c, p.tenant_id, ticket_id, devices)
         store.transition(c, p.tenant_id, ticket_id, at, "status", "", status["name"], actor.user_id, actor.email)
@@ -179,6 +199,8 @@ def update_ticket(rt: Runtime, p: Principal, actor: Actor, ticket_id: int, data:
         raise Invalid(f"priority must be one of {', '.join(PRIORITIES)}", field="priority")
     if data.get("tags") is not None:
         changes["tags"] = _tags(data["tags"])
+    if data.get("due_at") is not None:
+        changes["due_at"] = _due(data["due_at"])
 
     def write(c: Any) -> tuple[dict[str, Any], bool]:
         before = _visible(c, p, ticket_id, "tickets.write")
@@ -212,10 +234,12 @@ def update_ticket(rt: Runtime, p: Principal, actor: Actor, ticket_id: int, data:
             changes.update(_status_stamps(status["type"], before, at))
             moves.append(("status", before["status"], status["name"]))
             closed = status["type"] in DONE_TYPES and status["type"] != before["status_type"]
-            if status["type"] in PAUSING_TYPES:
+            if pauses_sla(status):
                 store.start_pause(c, p.tenant_id, ticket_id, at, status["name"])
             else:
                 store.end_pause(c, ticket_id, at)
+        if "due_at" in changes and changes["due_at"] != before["due_at"]:
+            moves.append(("due", *(_stamp(x) for x in (before["due_at"], changes["due_at"]))))
         if data.get("device_ids") is not None:
             store.set_devices(c, p.tenant_id, ticket_id, _check_devices(c, p.tenant_id, org, data["device_ids"]))
         changes["updated_at"] = at
@@ -275,13 +299,19 @@ def get_ticket(rt: Runtime, p: Principal, ticket_id: int) -> dict[str, Any]:
                 "transitions": store.transitions(c, p.tenant_id, ticket_id)}
 
 
+VIEWS = ("open", "mine", "unassigned", "breaching", "all")
+BREACHING_WITHIN = 4 * 3600  # "breaching soon": a clock due within four hours, warning or breached
+BREACHING_SCAN = 5000
+
+
 def list_tickets(rt: Runtime, p: Principal, *, view: str = "open", status_id: int | None = None,
                  status_type: str = "", priority: str = "", organization_id: int | None = None,
-                 assignee_id: int | None = None, queue_id: int | None = None, team_id: int | None = None,
-                 page: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
-    """``view``: open (not resolved or closed), mine (open, assigned to me), unassigned (open), all."""
-    if view not in ("open", "mine", "unassigned", "all"):
-        raise Invalid("view must be one of open, mine, unassigned, all", field="view")
+                 assignee_id: int | None = None, contact_id: int | None = None, queue_id: int | None = None,
+                 team_id: int | None = None, page: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+    """``view``: open (not resolved or closed), mine (open, assigned to me), unassigned (open), breaching (open,
+    an SLA clock warning, breached or due within four hours; most urgent first), all."""
+    if view not in VIEWS:
+        raise Invalid(f"view must be one of {', '.join(VIEWS)}", field="view")
     if status_type and status_type not in STATUS_TYPES:
         raise Invalid(f"status_type must be one of {', '.join(STATUS_TYPES)}", field="status_type")
     if priority and priority not in PRIORITIES:
@@ -291,12 +321,31 @@ def list_tickets(rt: Runtime, p: Principal, *, view: str = "open", status_id: in
     filters = {"open_only": view != "all" and not status_id and not status_type, "unassigned": view == "unassigned",
                "assignee_id": p.user_id if view == "mine" else assignee_id, "status_id": status_id,
                "status_type": status_type or None, "priority": priority or None, "organization_id": organization_id,
-               "queue_id": queue_id, "team_id": team_id}
+               "contact_id": contact_id, "queue_id": queue_id, "team_id": team_id, "with_sla": view == "breaching"}
+    now = time.time()
     with rt.db.read() as c:
-        rows, total = store.search(c, p.tenant_id, p.organizations_for("tickets.read"), filters, per_page,
-                                   (page - 1) * per_page)
-        clocks = sla_policies.clocks_by_ticket(c, p.tenant_id, rows, time.time())
-    return [{**_out(r), "sla": clocks.get(r["id"], [])} for r in rows], total
+        if view == "breaching":
+            rows, _ = store.search(c, p.tenant_id, p.organizations_for("tickets.read"), filters, BREACHING_SCAN, 0)
+        else:
+            rows, total = store.search(c, p.tenant_id, p.organizations_for("tickets.read"), filters, per_page,
+                                       (page - 1) * per_page)
+        clocks = sla_policies.clocks_by_ticket(c, p.tenant_id, rows, now)
+    listed = [{**_out(r), "sla": clocks.get(r["id"], [])} for r in rows]
+    if view == "breaching":
+        urgent = sorted(((u, t) for t in listed if (u := _urgency(t["sla"], now)) is not None), key=lambda x: x[0])
+        total = len(urgent)
+        listed = [t for _, t in urgent[(page - 1) * per_page:page * per_page]]
+    return listed, total
+
+
+def _urgency(clocks: list[dict[str, Any]], now: float) -> tuple[int, float] | None:
+    """Sort key of a ticket for the breaching view (breached first, then the soonest due), or None if calm."""
+    live = [c for c in clocks if c["state"] != "met"]
+    if any(c["state"] == "breached" for c in live):
+        return 0, 0.0
+    due = [c["due_at"] for c in live if c["due_at"] is not None and (c["state"] == "warning" or
+                                                                    c["due_at"] - now <= BREACHING_WITHIN)]
+    return (1, min(due)) if due else None
 
 
 def list_statuses(rt: Runtime, p: Principal) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@ reply form and status/assignee/priority changes."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -15,7 +16,7 @@ from ninjait.core.errors import ServiceError
 from ninjait.identity import service as identity
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.views import FormData, _back, field
-from ninjait.tickets import desk_views, service, time_entries
+from ninjait.tickets import contacts, desk_views, service, time_entries
 from ninjait.ui import nav
 from ninjait.ui.pages import page
 
@@ -32,6 +33,18 @@ def rt(request: Req) -> Any:
 
 def _int(text: str) -> int | None:
     return int(text) if text.isdigit() else None
+
+
+def due_from_form(text: str) -> int:
+    """A date input (YYYY-MM-DD) as the end of that day, UTC; '' -> 0 (none). Bad text -> -1, which the
+    service refuses naming the field."""
+    if not text:
+        return 0
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        return -1
+    return int(dt.datetime.combine(day, dt.time(23, 59, 59), dt.UTC).timestamp())
 
 
 def _duration(seconds: float) -> str:
@@ -79,7 +92,7 @@ def tickets_page(request: Req, page_number: Annotated[int, QueryParameter(name="
     now = time.time()
     query = {k: v for k, v in params.items() if v}
     return page(request, "tickets/tickets.html", active="tickets", tickets=rows, total=total, params=params,
-                error=error, badges={t["id"]: sla_badge(t["sla"], now) for t in rows}, page_number=page_number,
+                error=error, now=now, badges={t["id"]: sla_badge(t["sla"], now) for t in rows}, page_number=page_number,
                 pages=max(1, -(-total // PER_PAGE)), link=lambda **changes: "/tickets?" + urlencode({**query, **changes}),
                 can_write=p.can_somewhere("tickets.write"), **_choices(request, p), **desk_views.ticket_context(request, p))
 
@@ -87,21 +100,24 @@ def tickets_page(request: Req, page_number: Annotated[int, QueryParameter(name="
 def _new_page(request: Req, *, error: str = "", form: dict[str, Any] | None = None, status_code: int = 200) -> Template:
     p = principal_of(request)
     return page(request, "tickets/new.html", status_code=status_code, active="tickets", error=error, form=form or {},
-                can_assign=p.can_somewhere("tickets.assign"), **_choices(request, p))
+                can_assign=p.can_somewhere("tickets.assign"), contacts=contacts.list_contacts(rt(request), p),
+                **_choices(request, p))
 
 
 @get("/tickets/new", opt=WRITE, include_in_schema=False, sync_to_thread=True)
 def new_ticket_page(request: Req) -> Template:
-    return _new_page(request)
+    """Query parameters prefill the form (from a contact's page: ``contact_id`` and ``organization_id``)."""
+    return _new_page(request, form={k: request.query_params.get(k, "")[:20] for k in ("contact_id", "organization_id")})
 
 
 @post("/tickets", opt=WRITE, include_in_schema=False, sync_to_thread=True)
 def ticket_create(request: Req, data: FormData) -> Response[Any]:
     form = {k: field(data, k, 20001) for k in ("subject", "description", "organization_id", "priority", "assignee_id",
-                                                "category")}
+                                                "category", "contact_id", "due_date")}
     try:
         ticket = service.create_ticket(rt(request), principal_of(request), actor_of(request), {
-            **form, "organization_id": _int(form["organization_id"]), "assignee_id": _int(form["assignee_id"])})
+            **form, "organization_id": _int(form["organization_id"]), "assignee_id": _int(form["assignee_id"]),
+            "contact_id": _int(form["contact_id"]), "due_at": due_from_form(form["due_date"])})
     except ServiceError as exc:
         return _new_page(request, error=exc.message, form=form, status_code=exc.status)
     return Redirect(f"/tickets/{ticket['id']}?{urlencode({'msg': 'ticket-created'})}", status_code=303)
@@ -116,7 +132,8 @@ def _ticket_page(request: Req, ticket_id: int, *, error: str = "", status_code: 
     return page(request, "tickets/ticket.html", status_code=status_code, active="tickets", ticket=ticket,
                 time=time_entries.for_ticket(rt(request), p, ticket_id), running=mine,
                 work_types=time_entries.WORK_TYPES,
-                timeline=timeline, error=error, badge=sla_badge(ticket["sla"], time.time()),
+                timeline=timeline, error=error, badge=sla_badge(ticket["sla"], time.time()), now=time.time(),
+                due_date=dt.datetime.fromtimestamp(ticket["due_at"], dt.UTC).date().isoformat() if ticket["due_at"] else "",
                 can_write=p.can("tickets.write", ticket["organization_id"]),
                 can_assign=p.can("tickets.assign", ticket["organization_id"]), **_choices(request, p),
                 **desk_views.ticket_context(request, p))  # queue/team, macros, canned responses
@@ -172,11 +189,13 @@ def ticket_change(request: Req, ticket_id: FromPath[int], data: FormData) -> Res
     if "assignee_id" in data:
         assignee = _int(field(data, "assignee_id", 20))
         changes.update(assignee_id=assignee, unassign=assignee is None)
+    if "due_date" in data:
+        changes["due_at"] = due_from_form(field(data, "due_date", 10))
     try:
         service.update_ticket(rt(request), principal_of(request), actor_of(request), ticket_id, changes)
     except ServiceError as exc:
         return _ticket_page(request, ticket_id, error=exc.message, status_code=exc.status)
-    return _back(f"/tickets/{ticket_id}", "ticket-updated")
+    return _back("/tickets/board" if field(data, "back", 10) == "board" else f"/tickets/{ticket_id}", "ticket-updated")
 
 
 route_handlers = [tickets_page, new_ticket_page, ticket_create, ticket_page, ticket_comment, ticket_log_time, ticket_stopwatch,
