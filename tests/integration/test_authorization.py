@@ -76,7 +76,7 @@ def body_for(method: str, path: str) -> dict[str, Any]:
         return {"json": {"hostname": "changed-by-an-intruder"}}
     if path.endswith("/time-entries") or path.endswith("/stopwatch"):
         return {"json": {"minutes": 5} if path.endswith("/time-entries") else {}}  # valid: only access may refuse
-    if path.startswith("/api/v1/custom-fields") and method == "PUT":
+    if path.startswith(("/api/v1/custom-fields", "/api/v1/ticket-fields")) and method == "PUT":
         return {"json": {"label": "Changed by an intruder"}}
     if path.startswith("/api/"):
         return {"json": {"name": "Changed by an intruder"}}  # a field every other object's body accepts
