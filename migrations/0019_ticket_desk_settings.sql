@@ -23,3 +23,14 @@ INSERT INTO contact_organizations (tenant_id, contact_id, organization_id)
 ALTER TABLE notification_channels ADD COLUMN notify_ticket_sla BIGINT NOT NULL DEFAULT 0;
 
 ALTER TABLE tickets ADD COLUMN due_at BIGINT;             -- a date promised to the customer (epoch seconds), optional
+
+-- Custom fields for tickets share the definitions of device custom fields (one key space per tenant).
+ALTER TABLE custom_field_definitions ADD COLUMN applies_to TEXT NOT NULL DEFAULT 'device';  -- device, ticket
+CREATE TABLE ticket_custom_values (
+    tenant_id BIGINT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    ticket_id BIGINT NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+    field_id BIGINT NOT NULL REFERENCES custom_field_definitions(id) ON DELETE CASCADE,
+    value TEXT NOT NULL,
+    PRIMARY KEY (ticket_id, field_id)
+);
+CREATE INDEX ticket_custom_values_field ON ticket_custom_values (tenant_id, field_id, value);

@@ -70,6 +70,7 @@ class Ticket(Struct):
     sla_policy_id: int | None = None
     due_at: int | None = None
     sla: list[SlaClock] = []
+    custom_fields: dict[str, str] = {}  # on the detail only
     queue_id: int | None = None   # routing (teams.py, routing.py)
     queue_name: str | None = None
     team_id: int | None = None
@@ -94,6 +95,7 @@ class TicketIn(Struct):
     device_ids: Annotated[list[int], Meta(max_length=50)] = []
     tags: Annotated[list[str], Meta(max_length=20)] = []
     due_at: int | None = None  # a date promised to the customer, epoch seconds
+    custom_fields: dict[str, str | int | float | None] = {}  # by key: see /api/v1/ticket-fields
     queue_id: int | None = None   # its default team comes along unless team_id is given
     team_id: int | None = None
 
@@ -113,6 +115,7 @@ class TicketPatch(Struct):
     device_ids: Annotated[list[int], Meta(max_length=50)] | None = None
     tags: Annotated[list[str], Meta(max_length=20)] | None = None
     due_at: int | None = None  # 0 clears it
+    custom_fields: dict[str, str | int | float | None] | None = None  # only the keys given change; null clears one
     queue_id: int | None = None
     team_id: int | None = None
     clear_queue: bool = False

@@ -20,11 +20,13 @@ from typing import Any
 
 from ninjait.core.errors import Forbidden, Invalid, NotFound
 from ninjait.core.runtime import Runtime
+from ninjait.devices import fields
 from ninjait.identity.principal import Actor, Principal
 from ninjait.tickets import routing, sla_policies, store
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
 SOURCES = ("web", "alert", "api", "recurring")
+PEOPLE_SOURCES = ("web", "api")
 COMMENT_KINDS = ("reply", "note", "customer")
 STATUS_TYPES = ("new", "open", "pending", "resolved", "closed")
 DONE_TYPES = ("resolved", "closed")
@@ -173,6 +175,10 @@ def create_ticket(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any],
         if pauses_sla(status):
             store.start_pause(c, p.tenant_id, ticket_id, at, status["name"])
         store.set_devices(c, p.tenant_id, ticket_id, devices)
+        # People must fill the required fields; alerts and schedules open tickets without them.
+        store.set_custom_values(c, p.tenant_id, ticket_id, fields.clean_values(
+            c, p.tenant_id, dict(data.get("custom_fields") or {}), complete=source in PEOPLE_SOURCES,
+            applies_to="ticket"))
         store.transition(c, p.tenant_id, ticket_id, at, "status", "", status["name"], actor.user_id, actor.email)
         routing.after_create(c, p, actor, ticket_id, data, at)  # queue, team, routing rules
         return ticket_id
@@ -242,6 +248,10 @@ def update_ticket(rt: Runtime, p: Principal, actor: Actor, ticket_id: int, data:
             moves.append(("due", *(_stamp(x) for x in (before["due_at"], changes["due_at"]))))
         if data.get("device_ids") is not None:
             store.set_devices(c, p.tenant_id, ticket_id, _check_devices(c, p.tenant_id, org, data["device_ids"]))
+        if data.get("custom_fields"):
+            store.set_custom_values(c, p.tenant_id, ticket_id, fields.clean_values(
+                c, p.tenant_id, dict(data["custom_fields"]), complete=False, applies_to="ticket"))
+            changes["custom_fields"] = sorted(data["custom_fields"])
         changes["updated_at"] = at
         store.update(c, p.tenant_id, ticket_id, changes)
         for field, old, new in moves:
@@ -295,6 +305,7 @@ def get_ticket(rt: Runtime, p: Principal, ticket_id: int) -> dict[str, Any]:
         ticket = _visible(c, p, ticket_id)
         clocks = sla_policies.clocks_by_ticket(c, p.tenant_id, [ticket], time.time())
         return {**_out(ticket), "sla": clocks.get(ticket_id, []), "devices": store.devices(c, p.tenant_id, ticket_id),
+                "custom_fields": store.custom_values(c, p.tenant_id, ticket_id),
                 "comments": store.comments(c, p.tenant_id, ticket_id),
                 "transitions": store.transitions(c, p.tenant_id, ticket_id)}
 

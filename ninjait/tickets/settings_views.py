@@ -4,13 +4,12 @@ and policies (/settings/sla, one page per calendar with its iCal holiday import)
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Any
 
 import anyio
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import Template
 
 from ninjait.core.errors import Invalid, ServiceError
@@ -232,14 +231,16 @@ def calendar_update(request: Req, calendar_id: FromPath[int], data: FormData) ->
 
 @post("/settings/sla/calendars/{calendar_id:int}/import", opt=WRITE, include_in_schema=False,
       request_max_body_size=ical.MAX_BYTES + 64 * 1024)
-async def calendar_import(request: Req, calendar_id: FromPath[int],
-                          data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]) -> Template:
-    """The iCal file from the calendar page's upload form (multipart, with the CSRF token as a field)."""
+async def calendar_import(request: Req, calendar_id: FromPath[int]) -> Template:
+    """The iCal file from the calendar page's upload form (multipart, with the CSRF token as a field). The form is
+    read here rather than declared, so another tenant's calendar answers 404 whatever the body."""
+    data = await request.form()
     upload = data.get("file")
     replace = data.get("replace") == "on"
     content = await upload.read() if isinstance(upload, UploadFile) else b""
 
     def run() -> Template:
+        sla_policies.get_calendar(rt(request), principal_of(request), calendar_id)  # 404 before anything else
         try:
             if not content:
                 raise Invalid("choose an iCalendar (.ics) file", field="file")

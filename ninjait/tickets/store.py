@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ninjait.core.db import Conn
+from ninjait.devices import meta_store
 
 DEFAULT_STATUSES = (("New", "new"), ("Open", "open"), ("Waiting on customer", "pending"),
                     ("Waiting on vendor", "pending"), ("Resolved", "resolved"), ("Closed", "closed"))
@@ -176,6 +177,17 @@ def search(c: Conn, tenant_id: int, orgs: frozenset[int] | None, filters: dict[s
     rows = c.all(f"SELECT {TICKET_COLUMNS} FROM {TICKET_FROM} WHERE {clause} "
                  "ORDER BY t.priority, t.updated_at DESC, t.id DESC LIMIT ? OFFSET ?", (*args, limit, offset))
     return rows, total
+
+
+def custom_values(c: Conn, tenant_id: int, ticket_id: int) -> dict[str, str]:
+    return {r["key"]: r["value"] for r in c.all(
+        "SELECT f.key, v.value FROM ticket_custom_values v JOIN custom_field_definitions f ON f.id = v.field_id "
+        "WHERE v.tenant_id = ? AND v.ticket_id = ? ORDER BY f.key", (tenant_id, ticket_id))}
+
+
+def set_custom_values(c: Conn, tenant_id: int, ticket_id: int, values: dict[int, str | None]) -> None:
+    """field id -> value; None removes the value."""
+    meta_store.set_custom_values(c, tenant_id, ticket_id, values, applies_to="ticket")
 
 
 def set_devices(c: Conn, tenant_id: int, ticket_id: int, device_ids: list[int]) -> None:

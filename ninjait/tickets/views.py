@@ -13,6 +13,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from ninjait.core.errors import ServiceError
+from ninjait.devices import fields
 from ninjait.identity import service as identity
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.views import FormData, _back, field
@@ -101,7 +102,8 @@ def _new_page(request: Req, *, error: str = "", form: dict[str, Any] | None = No
     p = principal_of(request)
     return page(request, "tickets/new.html", status_code=status_code, active="tickets", error=error, form=form or {},
                 can_assign=p.can_somewhere("tickets.assign"), contacts=contacts.list_contacts(rt(request), p),
-                **_choices(request, p))
+                ticket_fields=fields.list_fields(rt(request), p, "ticket"),
+                values={k[3:]: v for k, v in (form or {}).items() if k.startswith("cf_")}, **_choices(request, p))
 
 
 @get("/tickets/new", opt=WRITE, include_in_schema=False, sync_to_thread=True)
@@ -114,13 +116,21 @@ def new_ticket_page(request: Req) -> Template:
 def ticket_create(request: Req, data: FormData) -> Response[Any]:
     form = {k: field(data, k, 20001) for k in ("subject", "description", "organization_id", "priority", "assignee_id",
                                                 "category", "contact_id", "due_date")}
+    custom = _custom_from_form(request, data)
+    form.update({f"cf_{k}": v for k, v in custom.items()})
     try:
-        ticket = service.create_ticket(rt(request), principal_of(request), actor_of(request), {
+        ticket = service.create_ticket(rt(request), principal_of(request), actor_of(request), {"custom_fields": custom,
             **form, "organization_id": _int(form["organization_id"]), "assignee_id": _int(form["assignee_id"]),
             "contact_id": _int(form["contact_id"]), "due_at": due_from_form(form["due_date"])})
     except ServiceError as exc:
         return _new_page(request, error=exc.message, form=form, status_code=exc.status)
     return Redirect(f"/tickets/{ticket['id']}?{urlencode({'msg': 'ticket-created'})}", status_code=303)
+
+
+def _custom_from_form(request: Req, data: dict[str, Any]) -> dict[str, Any]:
+    """The ticket's custom fields from a form's cf_<key> inputs (only those on the form)."""
+    return {d["key"]: field(data, f"cf_{d['key']}", fields.MAX_TEXT + 1)
+            for d in fields.list_fields(rt(request), principal_of(request), "ticket") if f"cf_{d['key']}" in data}
 
 
 def _ticket_page(request: Req, ticket_id: int, *, error: str = "", status_code: int = 200) -> Template:
@@ -135,7 +145,8 @@ def _ticket_page(request: Req, ticket_id: int, *, error: str = "", status_code: 
                 timeline=timeline, error=error, badge=sla_badge(ticket["sla"], time.time()), now=time.time(),
                 due_date=dt.datetime.fromtimestamp(ticket["due_at"], dt.UTC).date().isoformat() if ticket["due_at"] else "",
                 can_write=p.can("tickets.write", ticket["organization_id"]),
-                can_assign=p.can("tickets.assign", ticket["organization_id"]), **_choices(request, p),
+                can_assign=p.can("tickets.assign", ticket["organization_id"]),
+                ticket_fields=fields.list_fields(rt(request), p, "ticket"), **_choices(request, p),
                 **desk_views.ticket_context(request, p))  # queue/team, macros, canned responses
 
 
@@ -181,6 +192,18 @@ def stopwatch_stop(request: Req, data: FormData) -> Response[Any]:
     return _back(f"/tickets/{entry['ticket_id']}", "time-logged")
 
 
+@post("/tickets/{ticket_id:int}/fields", opt=WRITE, include_in_schema=False, sync_to_thread=True)
+def ticket_fields(request: Req, ticket_id: FromPath[int], data: FormData) -> Response[Any]:
+    """The ticket's custom fields (empty clears a value)."""
+    try:
+        service.get_ticket(rt(request), principal_of(request), ticket_id)  # 404 first
+        service.update_ticket(rt(request), principal_of(request), actor_of(request), ticket_id,
+                              {"custom_fields": {k: v or None for k, v in _custom_from_form(request, data).items()}})
+    except ServiceError as exc:
+        return _ticket_page(request, ticket_id, error=exc.message, status_code=exc.status)
+    return _back(f"/tickets/{ticket_id}", "ticket-updated")
+
+
 @post("/tickets/{ticket_id:int}", opt=WRITE, include_in_schema=False, sync_to_thread=True)
 def ticket_change(request: Req, ticket_id: FromPath[int], data: FormData) -> Response[Any]:
     """Status, priority and assignee from the detail page ('' assignee: unassigned)."""
@@ -199,4 +222,4 @@ def ticket_change(request: Req, ticket_id: FromPath[int], data: FormData) -> Res
 
 
 route_handlers = [tickets_page, new_ticket_page, ticket_create, ticket_page, ticket_comment, ticket_log_time, ticket_stopwatch,
-                  stopwatch_stop, ticket_change]
+                  stopwatch_stop, ticket_fields, ticket_change]

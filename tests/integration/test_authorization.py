@@ -83,7 +83,7 @@ def body_for(method: str, path: str) -> dict[str, Any]:
         return {"json": {"name": "x", "organization_id": 1, "frequency": "daily", "template": {"subject": "x"}}}
     if path.startswith("/api/v1/canned-responses/") and method == "PUT":
         return {"json": {"title": "Changed by an intruder", "body": "x"}}
-    if path.startswith("/api/v1/custom-fields") and method == "PUT":
+    if path.startswith(("/api/v1/custom-fields", "/api/v1/ticket-fields")) and method == "PUT":
         return {"json": {"label": "Changed by an intruder"}}
     if path.startswith("/api/"):
         return {"json": {"name": "Changed by an intruder"}}  # a field every other object's body accepts

@@ -194,3 +194,44 @@ def test_calendars_and_policies_are_edited_and_holidays_imported_from_ical(world
     assert desk.get(f"/api/v1/sla-policies/{pol['id']}").json()["calendar_id"] == cal["id"]
     actions = {e["action"] for e in desk.get("/api/v1/audit").json()}
     assert {"sla_calendar.updated", "sla_policy.updated"} <= actions
+
+
+def test_ticket_custom_fields_are_typed_required_for_people_and_kept_apart_from_device_fields(world_app, desk) -> None:  # type: ignore[no-untyped-def]
+    app, world = world_app
+    r = desk.post("/api/v1/ticket-fields", json={"key": "impact", "label": "Impact", "type": "choice",
+                                                "choices": ["one user", "site", "company"], "required": True})
+    assert r.status_code == 201, r.text
+    impact = r.json()
+    desk.post("/api/v1/ticket-fields", json={"key": "po_number", "label": "PO number", "type": "text"})
+    assert desk.post("/api/v1/ticket-fields", json={"key": "impact", "label": "x", "type": "text"}).status_code == 409
+    assert desk.post("/api/v1/custom-fields", json={"key": "impact", "label": "x", "type": "text"}).status_code == 409
+    assert "impact" not in [f["key"] for f in desk.get("/api/v1/custom-fields").json()]  # device fields stay apart
+    assert desk.get(f"/api/v1/custom-fields/{impact['id']}").status_code == 404
+
+    r = desk.post("/api/v1/tickets", json={"subject": "Server room hot", "organization_id": world.orgs["a"]})
+    assert r.status_code == 400 and "custom_fields.impact" in r.text  # required for people
+    r = desk.post("/api/v1/tickets", json={"subject": "Server room hot", "organization_id": world.orgs["a"],
+                                           "custom_fields": {"impact": "everyone"}})
+    assert r.status_code == 400 and "must be one of" in r.text
+    r = desk.post("/api/v1/tickets", json={"subject": "Server room hot", "organization_id": world.orgs["a"],
+                                           "custom_fields": {"impact": "site", "po_number": "PO-7"}})
+    assert r.status_code == 201, r.text
+    t = r.json()
+    assert t["custom_fields"] == {"impact": "site", "po_number": "PO-7"}
+    changed = desk.patch(f"/api/v1/tickets/{t['id']}", json={"custom_fields": {"po_number": None,
+                                                                               "impact": "company"}}).json()
+    assert changed["custom_fields"] == {"impact": "company"}
+    r = desk.patch(f"/api/v1/tickets/{t['id']}", json={"custom_fields": {"nope": "x"}})
+    assert r.status_code == 400 and "nope" in r.text
+    r = desk.put(f"/api/v1/ticket-fields/{impact['id']}", json={"label": "Impact", "choices": ["one user", "site"],
+                                                               "required": True})
+    assert r.status_code == 409 and "tickets hold" in r.text  # a ticket holds "company"
+
+    limited = Browser(app).login(world.people["a-limited"])
+    try:
+        r = limited.post("/api/v1/ticket-fields", json={"key": "mine", "label": "Mine", "type": "text"})
+        assert r.status_code == 403
+    finally:
+        limited.close()
+    assert desk.delete(f"/api/v1/ticket-fields/{impact['id']}").status_code == 204
+    assert desk.get(f"/api/v1/tickets/{t['id']}").json()["custom_fields"] == {}

@@ -125,3 +125,29 @@ def test_contacts_through_the_pages(world_app) -> None:  # type: ignore[no-untyp
     finally:
         admin.close()
         limited.close()
+
+
+def test_ticket_fields_on_the_settings_page_the_new_ticket_form_and_the_ticket(world_app) -> None:  # type: ignore[no-untyped-def]
+    app, world = world_app
+    admin = Browser(app).login(world.people["a-organizationadmin"])
+    try:
+        r = admin.post("/settings/ticket-fields", data={"key": "visit_date", "label": "Visit date", "type": "date"})
+        assert r.status_code == 303
+        assert "Visit date" in admin.get("/settings/ticket-fields").text
+        assert "Visit date" not in admin.get("/settings/custom-fields").text
+        form = admin.get("/tickets/new").text
+        assert 'name="cf_visit_date"' in form and 'type="date"' in form
+        r = admin.post("/tickets", data={"subject": "Install printer", "organization_id": str(world.orgs["a"]),
+                                         "priority": "P3", "cf_visit_date": "31.12."})
+        assert r.status_code == 400 and "YYYY-MM-DD" in r.text and 'value="31.12."' in r.text  # the input is kept
+        r = admin.post("/tickets", data={"subject": "Install printer", "organization_id": str(world.orgs["a"]),
+                                         "priority": "P3", "cf_visit_date": "2026-12-01"})
+        assert r.status_code == 303
+        url = r.headers["location"].split("?")[0]
+        assert admin.get(f"/api/v1{url}").json()["custom_fields"] == {"visit_date": "2026-12-01"}
+        assert admin.post(f"{url}/fields", data={"cf_visit_date": "2026-12-03"}).status_code == 303
+        assert 'value="2026-12-03"' in admin.get(url).text
+        assert admin.post(f"{url}/fields", data={"cf_visit_date": ""}).status_code == 303
+        assert admin.get(f"/api/v1{url}").json()["custom_fields"] == {}
+    finally:
+        admin.close()
