@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ninjait.core.errors import Invalid
+from ninjait.core.errors import Forbidden, Invalid
 from ninjait.core.runtime import Runtime
 from ninjait.identity import authn
 from ninjait.identity.principal import Actor, Principal
@@ -157,7 +157,7 @@ def after_create(c: Any, p: Principal, actor: Actor, ticket_id: int, data: dict[
     ticket = store.get(c, p.tenant_id, ticket_id)
     assert ticket is not None
     if data.get("team_id") is not None and not p.can("tickets.assign", ticket["organization_id"]):
-        raise Invalid("setting a team needs tickets.assign", field="team_id")
+        raise Forbidden("setting a team needs tickets.assign")
     rs.set_ticket_placement(c, p.tenant_id, ticket_id, teams.placement(c, p.tenant_id, data))
     route(c, p.tenant_id, ticket_id, at, on_update=False)
 
@@ -168,7 +168,7 @@ def after_update(c: Any, p: Principal, actor: Actor, ticket_id: int, data: dict[
     assert ticket is not None
     changes = teams.placement(c, p.tenant_id, data, ticket)
     if "team_id" in changes and not p.can("tickets.assign", ticket["organization_id"]):
-        raise Invalid("changing the team needs tickets.assign", field="team_id")
+        raise Forbidden("changing the team needs tickets.assign")
     if changes:
         record_placement(c, p.tenant_id, ticket, changes, at, actor)
     return {**changes, **route(c, p.tenant_id, ticket_id, at, on_update=True)}
