@@ -59,6 +59,14 @@ def test_teams_and_queues_place_tickets_and_filter_the_list(world_app, desk) -> 
     assert r.status_code == 400 and "team_id" in r.text
     r = desk.post("/api/v1/tickets", json={"subject": "x", "organization_id": world.orgs["a"], "queue_id": 999999})
     assert r.status_code == 400 and "queue_id" in r.text
+    # Deleting a team leaves its queue and tickets without one; deleting a queue leaves its tickets without one.
+    placed = _open(desk, world.orgs["a"], queue_id=queue["id"])
+    assert desk.delete(f"/api/v1/ticket-teams/{team.json()['id']}").status_code == 204
+    assert desk.get(f"/api/v1/ticket-queues/{queue['id']}").json()["team_id"] is None
+    assert desk.get(f"/api/v1/tickets/{placed['id']}").json()["team_id"] is None
+    assert desk.delete(f"/api/v1/ticket-queues/{queue['id']}").status_code == 204
+    assert desk.get(f"/api/v1/tickets/{placed['id']}").json()["queue_id"] is None
+    assert desk.get(f"/api/v1/ticket-queues/{queue['id']}").status_code == 404
 
 
 def test_rules_apply_in_order_first_match_wins_unless_continue(world_app, desk) -> None:  # type: ignore[no-untyped-def]
