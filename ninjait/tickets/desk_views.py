@@ -41,19 +41,41 @@ def _words(data: dict[str, Any], name: str) -> list[str]:
     return [w.strip() for w in field(data, name, 2000).split(",") if w.strip()]
 
 
+def describe_rule(rule: dict[str, Any], names: dict[str, dict[int, str]]) -> str:
+    """"if organization Customer A, keywords printer → queue Hardware, tags hardware" for the set-up page."""
+    def named(kind: str, ids: list[int]) -> str:
+        return ", ".join(names[kind].get(i, f"#{i}") for i in ids)
+
+    cond, act = rule["conditions"], rule["actions"]
+    ifs = [f"organization {named('orgs', cond['organization_ids'])}"] if cond.get("organization_ids") else []
+    ifs += [f"{label} {', '.join(cond[k])}" for k, label in (("categories", "category"), ("priorities", "priority"),
+                                                           ("sources", "source"), ("keywords", "keyword"))
+            if cond.get(k)]
+    thens = [f"{k} {named(kind, [act[k + '_id']])}" for k, kind in (("queue", "queues"), ("team", "teams"),
+                                                                      ("assignee", "users")) if act.get(k + "_id")]
+    thens += [f"priority {act['priority']}"] if act.get("priority") else []
+    thens += [f"tags {', '.join(act['tags'])}"] if act.get("tags") else []
+    return f"if {' and '.join(ifs) or 'any ticket'} → {', '.join(thens)}"
+
+
 def _desk_page(request: Req, *, error: str = "", status_code: int = 200) -> Template:
     runtime, p = rt(request), principal_of(request)
     users = identity.list_users(runtime, p) if p.can("users.read") else []
     team_rows, queue_rows, canned = teams.list_teams(runtime, p), teams.list_queues(runtime, p), macros.list_canned(runtime, p)
     statuses = service.list_statuses(runtime, p)
+    people = {u["id"]: u["name"] or u["email"] for u in users if not u.get("disabled")}
+    orgs = {o["id"]: o["name"] for o in identity.list_organizations(runtime, p)}
+    names = {"orgs": orgs, "users": people, "teams": {t["id"]: t["name"] for t in team_rows},
+             "queues": {q["id"]: q["name"] for q in queue_rows}}
+    rules = routing.list_rules(runtime, p)
     return page(request, "tickets/desk.html", status_code=status_code, active="tickets", error=error,
-                teams=team_rows, queues=queue_rows, rules=routing.list_rules(runtime, p), canned=canned,
+                teams=team_rows, queues=queue_rows, rules=rules, canned=canned,
+                rule_texts={r["id"]: describe_rule(r, names) for r in rules},
                 # (id, name) pairs for the selects
                 team_items=[(t["id"], t["name"]) for t in team_rows], queue_items=[(q["id"], q["name"]) for q in queue_rows],
                 status_items=[(s["id"], s["name"]) for s in statuses], canned_items=[(r["id"], r["title"]) for r in canned],
                 macros=macros.list_macros(runtime, p), recurring=recurring.list_recurring(runtime, p),
-                users={u["id"]: u["name"] or u["email"] for u in users if not u.get("disabled")},
-                orgs={o["id"]: o["name"] for o in identity.list_organizations(runtime, p)},
+                users=people, orgs=orgs,
                 priorities=service.PRIORITIES,
                 strategies=teams.STRATEGIES, sources=routing.CONDITION_SOURCES, frequencies=recurring.FREQUENCIES,
                 can_change=p.can("tickets.write") and p.organizations_for("tickets.write") is None,

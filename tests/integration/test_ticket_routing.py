@@ -225,6 +225,15 @@ def test_another_tenant_cannot_use_or_see_teams_queues_and_rules(world_app, desk
     assert desk.get(f"/api/v1/ticket-teams/{team['id']}").json()["name"] == "Secret team"
 
 
+def test_the_routes_are_in_the_openapi_schema(desk) -> None:  # type: ignore[no-untyped-def]
+    paths = desk.get("/api/schema/openapi.json").json()["paths"]
+    for path in ("/api/v1/ticket-teams", "/api/v1/ticket-queues/{queue_id}", "/api/v1/routing-rules/order",
+                 "/api/v1/canned-responses", "/api/v1/ticket-macros/{macro_id}",
+                 "/api/v1/tickets/{ticket_id}/macros/{macro_id}", "/api/v1/recurring-tickets/{recurring_id}/run"):
+        assert path in paths, path
+    assert "tickets" in paths["/api/v1/routing-rules"]["post"]["tags"]
+
+
 def test_the_set_up_page_adds_teams_queues_rules_canned_responses_and_macros(world_app, desk) -> None:  # type: ignore[no-untyped-def]
     app, world = world_app
     _clear_rules(desk)
@@ -254,6 +263,7 @@ def test_the_set_up_page_adds_teams_queues_rules_canned_responses_and_macros(wor
     page = desk.get("/tickets/desk").text
     for name in ("Form team", "Form queue", "Form rule", "Form canned", "Form macro"):
         assert name in page, name
+    assert "if keyword backup, disk → queue Form queue, tags storage" in page
     r = desk.post(f"/tickets/{t['id']}/placement", data={"queue_id": "", "team_id": ""})
     assert r.status_code == 303  # the rule runs on update too: it puts the ticket back
     assert desk.get(f"/api/v1/tickets/{t['id']}").json()["queue_id"] == queue["id"]
