@@ -98,11 +98,19 @@ def desk_page(request: Req) -> Template:
 
 # --- teams and queues -------------------------------------------------------------------------------------
 
+def _team_form(data: dict[str, Any]) -> dict[str, Any]:
+    return {"name": field(data, "name", 101), "strategy": field(data, "strategy", 20),
+            "member_ids": _ints(data, "member_ids")}
+
+
 @post(f"{DESK}/teams", opt=WRITE, include_in_schema=False, sync_to_thread=True)
 def team_create(request: Req, data: FormData) -> Response[Any]:
-    values = {"name": field(data, "name", 101), "strategy": field(data, "strategy", 20),
-              "member_ids": _ints(data, "member_ids")}
-    return _do(request, lambda r, p, a: teams.save_team(r, p, a, values), "desk-saved")
+    return _do(request, lambda r, p, a: teams.save_team(r, p, a, _team_form(data)), "desk-saved")
+
+
+@post(f"{DESK}/teams/{{team_id:int}}", opt=WRITE, include_in_schema=False, sync_to_thread=True)
+def team_change(request: Req, team_id: FromPath[int], data: FormData) -> Response[Any]:
+    return _do(request, lambda r, p, a: teams.save_team(r, p, a, _team_form(data), team_id), "desk-saved")
 
 
 @post(f"{DESK}/teams/{{team_id:int}}/delete", opt=WRITE, include_in_schema=False, sync_to_thread=True)
@@ -110,10 +118,18 @@ def team_delete(request: Req, team_id: FromPath[int]) -> Response[Any]:
     return _do(request, lambda r, p, a: teams.delete_team(r, p, a, team_id), "desk-deleted")
 
 
+def _queue_form(data: dict[str, Any]) -> dict[str, Any]:
+    return {"name": field(data, "name", 101), "team_id": _int(field(data, "team_id", 20))}
+
+
 @post(f"{DESK}/queues", opt=WRITE, include_in_schema=False, sync_to_thread=True)
 def queue_create(request: Req, data: FormData) -> Response[Any]:
-    values = {"name": field(data, "name", 101), "team_id": _int(field(data, "team_id", 20))}
-    return _do(request, lambda r, p, a: teams.save_queue(r, p, a, values), "desk-saved")
+    return _do(request, lambda r, p, a: teams.save_queue(r, p, a, _queue_form(data)), "desk-saved")
+
+
+@post(f"{DESK}/queues/{{queue_id:int}}", opt=WRITE, include_in_schema=False, sync_to_thread=True)
+def queue_change(request: Req, queue_id: FromPath[int], data: FormData) -> Response[Any]:
+    return _do(request, lambda r, p, a: teams.save_queue(r, p, a, _queue_form(data), queue_id), "desk-saved")
 
 
 @post(f"{DESK}/queues/{{queue_id:int}}/delete", opt=WRITE, include_in_schema=False, sync_to_thread=True)
@@ -140,6 +156,16 @@ def rule_create(request: Req, data: FormData) -> Response[Any]:
 @post(f"{DESK}/rules/{{routing_rule_id:int}}/delete", opt=WRITE, include_in_schema=False, sync_to_thread=True)
 def rule_delete(request: Req, routing_rule_id: FromPath[int]) -> Response[Any]:
     return _do(request, lambda r, p, a: routing.delete_rule(r, p, a, routing_rule_id), "desk-deleted")
+
+
+@post(f"{DESK}/rules/{{routing_rule_id:int}}/toggle", opt=WRITE, include_in_schema=False, sync_to_thread=True)
+def rule_toggle(request: Req, routing_rule_id: FromPath[int]) -> Response[Any]:
+    """Switch a rule off or on again."""
+    def flip(r: Any, p: Any, a: Any) -> Any:
+        rule = routing.get_rule(r, p, routing_rule_id)
+        return routing.save_rule(r, p, a, {**rule, "enabled": not rule["enabled"]}, routing_rule_id)
+
+    return _do(request, flip, "desk-saved")
 
 
 @post(f"{DESK}/rules/{{routing_rule_id:int}}/up", opt=WRITE, include_in_schema=False, sync_to_thread=True)
@@ -262,6 +288,7 @@ def ticket_reply_text(request: Req, ticket_id: FromPath[int],
     return page(request, "tickets/_reply_box.html", body=body)
 
 
-route_handlers = [desk_page, team_create, team_delete, queue_create, queue_delete, rule_create, rule_delete, rule_up,
+route_handlers = [desk_page, team_create, team_change, team_delete, queue_create, queue_change, queue_delete,
+                  rule_create, rule_toggle, rule_delete, rule_up,
                   canned_create, canned_delete, macro_create, macro_delete, recurring_create, recurring_delete,
                   recurring_pause, recurring_run, ticket_apply_macro, ticket_placement, ticket_reply_text]

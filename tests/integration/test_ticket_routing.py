@@ -264,6 +264,19 @@ def test_the_set_up_page_adds_teams_queues_rules_canned_responses_and_macros(wor
     for name in ("Form team", "Form queue", "Form rule", "Form canned", "Form macro"):
         assert name in page, name
     assert "if keyword backup, disk → queue Form queue, tags storage" in page
+    helpdesk = world.people["a-helpdesk"].user_id
+    r = desk.post(f"/tickets/desk/teams/{team['id']}", data={"name": "Form team 2", "strategy": "least_open",
+                                                            "member_ids": [str(tech), str(helpdesk)]})
+    assert r.status_code == 303
+    changed = desk.get(f"/api/v1/ticket-teams/{team['id']}").json()
+    assert (changed["name"], changed["strategy"], changed["member_ids"]) == (
+        "Form team 2", "least_open", sorted([tech, helpdesk]))
+    assert desk.post(f"/tickets/desk/queues/{queue['id']}", data={"name": "Form queue", "team_id": ""}).status_code == 303
+    assert desk.get(f"/api/v1/ticket-queues/{queue['id']}").json()["team_id"] is None
+    assert desk.post(f"/tickets/desk/rules/{rule['id']}/toggle").status_code == 303
+    assert desk.get(f"/api/v1/routing-rules/{rule['id']}").json()["enabled"] is False
+    assert _open(desk, world.orgs["a"], "Backup failed again")["queue_id"] is None  # switched off
+    assert desk.post(f"/tickets/desk/rules/{rule['id']}/toggle").status_code == 303
     r = desk.post(f"/tickets/{t['id']}/placement", data={"queue_id": "", "team_id": ""})
     assert r.status_code == 303  # the rule runs on update too: it puts the ticket back
     assert desk.get(f"/api/v1/tickets/{t['id']}").json()["queue_id"] == queue["id"]
