@@ -25,13 +25,22 @@ from ninjait.identity.principal import Actor, Principal
 from ninjait.tickets import sla_policies, store
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
-SOURCES = ("web", "alert", "api")
+SOURCES = ("web", "alert", "api", "email")
 PEOPLE_SOURCES = ("web", "api")
 COMMENT_KINDS = ("reply", "note", "customer")
 STATUS_TYPES = ("new", "open", "pending", "resolved", "closed")
 DONE_TYPES = ("resolved", "closed")
 # Pending waits on someone else; a resolved or closed ticket that is reopened must not be charged for the time
 # it was done. Both are recorded as pause intervals of the resolution and next-response clocks.
+
+
+SYSTEM_PERMISSIONS = frozenset({"tickets.read", "tickets.write", "tickets.assign"})
+
+
+def system_principal(tenant_id: int) -> Principal:
+    """Who the appliance acts as when alerts, e-mail or schedules open and change a tenant's tickets."""
+    return Principal(user_id=0, tenant_id=tenant_id, email="system", name="system", is_super_admin=False,
+                     everywhere=SYSTEM_PERMISSIONS)
 
 
 def pauses_sla(status: dict[str, Any]) -> bool:

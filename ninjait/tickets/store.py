@@ -246,6 +246,26 @@ def contact(c: Conn, tenant_id: int, contact_id: int) -> dict[str, Any] | None:
     return row
 
 
+def contact_by_email(c: Conn, tenant_id: int, email: str) -> dict[str, Any] | None:
+    row = c.one(f"SELECT {CONTACT_COLUMNS} FROM contacts WHERE tenant_id = ? AND email = ? ORDER BY id LIMIT 1",
+                (tenant_id, email.lower()))
+    if row is not None:
+        row["organization_ids"] = contact_organizations(c, tenant_id, [row["id"]]).get(row["id"], [])
+    return row
+
+
+def participants(c: Conn, tenant_id: int, ticket_id: int) -> set[str]:
+    """The addresses that may add to a ticket by e-mail: its requester's."""
+    email = c.value("SELECT ct.email FROM tickets t JOIN contacts ct ON ct.id = t.contact_id "
+                    "WHERE t.tenant_id = ? AND t.id = ?", (tenant_id, ticket_id))
+    return {email} if email else set()
+
+
+def staff_user(c: Conn, tenant_id: int, email: str) -> dict[str, Any] | None:
+    return c.one("SELECT id, name, email FROM users WHERE tenant_id = ? AND email = ? AND disabled = 0",
+                 (tenant_id, email.lower()))
+
+
 def contact_organizations(c: Conn, tenant_id: int, contact_ids: list[int]) -> dict[int, list[int]]:
     out: dict[int, list[int]] = {}
     if not contact_ids:
