@@ -31,10 +31,12 @@ def _log(rt: Runtime, mailbox: dict[str, Any], msg: mail_in.Inbound | None, outc
     row = {"message_id": msg.message_id[:500] if msg else "", "sender": msg.sender[:254] if msg else "",
            "subject": msg.subject[:300] if msg else "", "outcome": outcome, "ticket_id": ticket_id,
            "reason": reason[:500]}
-    rt.db.write(lambda c: c.execute(
+    row["at"] = at
+    row["id"] = rt.db.write(lambda c: c.value(
         "INSERT INTO mail_log (tenant_id, mailbox_id, message_id, sender, subject, outcome, ticket_id, reason, at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (mailbox["tenant_id"], mailbox["id"], row["message_id"], row["sender"],
-                                              row["subject"], outcome, ticket_id, row["reason"], at)))
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", (mailbox["tenant_id"], mailbox["id"], row["message_id"],
+                                                          row["sender"], row["subject"], outcome, ticket_id,
+                                                          row["reason"], at)))
     log.info("inbound mail", extra={"fields": {"mailbox": mailbox["id"], **row}})
     return row
 

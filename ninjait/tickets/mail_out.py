@@ -136,11 +136,6 @@ def due(rt: Runtime, now: float | None = None, limit: int = 200) -> list[int]:
                                        "next_attempt_at <= ? ORDER BY id LIMIT ?", (at, limit))]
 
 
-def for_ticket(c: Any, tenant_id: int, ticket_id: int) -> list[dict[str, Any]]:
-    return c.all("SELECT id, comment_id, recipients, message_id, status, attempts, last_error, created_at, sent_at "
-                 "FROM ticket_mail_outbox WHERE tenant_id = ? AND ticket_id = ? ORDER BY id", (tenant_id, ticket_id))
-
-
 def on_ticket_updated(rt: Runtime, event: Event) -> None:
     summary = event.data.get("summary") or {}
     actor = event.actor or {}

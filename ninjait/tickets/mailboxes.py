@@ -13,7 +13,7 @@ from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import Actor, Principal
 from ninjait.tickets import store
 from ninjait.tickets.contacts import EMAIL
-from ninjait.tickets.sla_policies import require_tenant_wide
+from ninjait.tickets.sla_policies import require_tenant_wide  # noqa: F401 - also used by mail_api
 
 SECRET_PURPOSE = "mailbox"
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")
@@ -181,6 +181,8 @@ def set_domain(rt: Runtime, p: Principal, actor: Actor, domain: str, organizatio
 
     def write(c: Any) -> None:
         if organization_id is None:
+            if c.value("SELECT 1 FROM mail_domains WHERE tenant_id = ? AND domain = ?", (p.tenant_id, domain)) is None:
+                raise NotFound(f"{domain} is not mapped")
             c.execute("DELETE FROM mail_domains WHERE tenant_id = ? AND domain = ?", (p.tenant_id, domain))
             return
         if not store.organization_exists(c, p.tenant_id, organization_id):

@@ -313,6 +313,7 @@ def get_ticket(rt: Runtime, p: Principal, ticket_id: int) -> dict[str, Any]:
         clocks = sla_policies.clocks_by_ticket(c, p.tenant_id, [ticket], time.time())
         return {**_out(ticket), "sla": clocks.get(ticket_id, []), "devices": store.devices(c, p.tenant_id, ticket_id),
                 "custom_fields": store.custom_values(c, p.tenant_id, ticket_id),
+                "emails": store.outbound_mail(c, p.tenant_id, ticket_id),
                 "comments": store.comments(c, p.tenant_id, ticket_id),
                 "transitions": store.transitions(c, p.tenant_id, ticket_id)}
 

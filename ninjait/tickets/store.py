@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ninjait.core.db import Conn
@@ -185,6 +186,12 @@ def custom_values(c: Conn, tenant_id: int, ticket_id: int) -> dict[str, str]:
 def set_custom_values(c: Conn, tenant_id: int, ticket_id: int, values: dict[int, str | None]) -> None:
     """field id -> value; None removes the value."""
     meta_store.set_custom_values(c, tenant_id, ticket_id, values, applies_to="ticket")
+
+
+def outbound_mail(c: Conn, tenant_id: int, ticket_id: int) -> list[dict[str, Any]]:
+    rows = c.all("SELECT id, comment_id, recipients, message_id, status, attempts, last_error, created_at, sent_at "
+                 "FROM ticket_mail_outbox WHERE tenant_id = ? AND ticket_id = ? ORDER BY id", (tenant_id, ticket_id))
+    return [{**r, "recipients": json.loads(r["recipients"])} for r in rows]
 
 
 def set_devices(c: Conn, tenant_id: int, ticket_id: int, device_ids: list[int]) -> None:

@@ -97,7 +97,7 @@ def test_it_refuses_requests_without_a_session(world_app, method: str, path: str
                       "view_id": 1, "window_id": 1, "policy_id": 1, "rotation_id": 1,
                       "kind": "policies", "item_id": 1, "action_id": 1,
                       "incident_id": 1, "check_id": 1, "rule_id": 1, "entry_id": 1, "ticket_id": 1, "contact_id": 1, "calendar_id": 1,
-                      "sla_policy_id": 1, "status_id": 1})
+                      "sla_policy_id": 1, "status_id": 1, "mailbox_id": 1, "domain": "customer-a.test"})
     with app.client() as client:
         r = client.request(method, url, **body_for(method, path))
     if path.startswith("/api/"):
@@ -127,7 +127,7 @@ def test_read_only_users_cannot_change_anything(world_app, read_only, method: st
                       "view_id": 1, "window_id": 1, "policy_id": 1, "rotation_id": 1,
                       "kind": "policies", "item_id": 1, "action_id": 1,
                       "incident_id": 1, "check_id": 1, "rule_id": 1, "entry_id": 1, "ticket_id": 1, "contact_id": 1, "calendar_id": 1,
-                      "sla_policy_id": 1, "status_id": 1})
+                      "sla_policy_id": 1, "status_id": 1, "mailbox_id": 1, "domain": "customer-a.test"})
     r = read_only.request(method, url, **body_for(method, path))
     assert r.status_code == 403, (method, url, r.status_code, r.text[:200])
 
@@ -173,6 +173,9 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
     sla_policy = admin.post("/api/v1/sla-policies", json={"name": "Standard", "calendar_id": calendar["id"],
                                                          "targets": {"P3": {"resolution": 86400}}}).json()
     status = admin.post("/api/v1/ticket-statuses", json={"name": "Scheduled", "type": "pending"}).json()
+    mailbox = admin.post("/api/v1/mailboxes", json={"name": "Support", "address": "support@msp-a.test", "kind": "smtp",
+                                                    "organization_id": world.orgs["a"]}).json()
+    admin.put("/api/v1/mail-domains", json={"domain": "customer-a.test", "organization_id": world.orgs["a"]})
     ticket = admin.post("/api/v1/tickets", json={"subject": "Printer", "organization_id": world.orgs["a"],
                                                  "contact_id": contact["id"], "calendar_id": calendar["id"], "sla_policy_id": sla_policy["id"]}).json()
     yield {"org_id": world.orgs["a"], "site_id": world.sites["a"], "user_id": world.people["a-technician"].user_id,
@@ -184,7 +187,7 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
            "action_id": action["id"], "incident_id": admin.get("/api/v1/incidents").json()[0]["id"],
            "check_id": check["id"], "rule_id": event_rule["id"], "ticket_id": ticket["id"],
            "contact_id": contact["id"], "calendar_id": calendar["id"], "sla_policy_id": sla_policy["id"],
-           "status_id": status["id"],
+           "status_id": status["id"], "mailbox_id": mailbox["id"], "domain": "customer-a.test",
            "entry_id": admin.post(f"/api/v1/tickets/{ticket['id']}/time-entries", json={"minutes": 10}).json()["id"]}
     admin.close()
 
@@ -246,5 +249,8 @@ def test_tenant_a_objects_survived_the_intruder(world_app, objects_of_a) -> None
         assert admin.get(f"/api/v1/sla-policies/{objects_of_a['sla_policy_id']}").json()["name"] == "Standard"
         assert admin.get(f"/api/v1/tickets/{objects_of_a['ticket_id']}/time-entries").json()["total_minutes"] == 10
         assert admin.get(f"/api/v1/ticket-statuses/{objects_of_a['status_id']}").json()["name"] == "Scheduled"
+        assert admin.get(f"/api/v1/mailboxes/{objects_of_a['mailbox_id']}").json()["address"] == "support@msp-a.test"
+        assert admin.get("/api/v1/mail-domains").json() == [{"domain": "customer-a.test",
+                                                            "organization_id": objects_of_a["org_id"]}]
     finally:
         admin.close()
