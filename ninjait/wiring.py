@@ -47,6 +47,7 @@ def load_tasks() -> None:
     import ninjait.identity.tasks  # noqa: F401
     import ninjait.monitoring.checks.tasks  # noqa: F401
     import ninjait.monitoring.tasks  # noqa: F401
+    import ninjait.portal.tasks  # noqa: F401
     import ninjait.tickets.tasks  # noqa: F401
 
 

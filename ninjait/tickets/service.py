@@ -25,7 +25,7 @@ from ninjait.identity.principal import Actor, Principal
 from ninjait.tickets import sla_policies, store
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
-SOURCES = ("web", "alert", "api", "email")
+SOURCES = ("web", "alert", "api", "email", "portal")
 PEOPLE_SOURCES = ("web", "api")
 COMMENT_KINDS = ("reply", "note", "customer")
 STATUS_TYPES = ("new", "open", "pending", "resolved", "closed")
