@@ -8,9 +8,9 @@ rule has ``continue_after``: then later rules are evaluated too, against the tic
 actions override earlier ones; tags add up).
 
 Rules run when a ticket is opened (every enabled rule) and after each change of a ticket (only rules with
-``on_update``). A queue set by a rule brings its default team when the ticket has none. When the ticket then
-has a team but no assignee, the team's strategy picks one among members who are active and may change
-tickets of the ticket's organization: ``round_robin`` (the member after the team's last pick, by user id,
+``on_update``). A queue set by a rule brings its default team when the ticket has none. When a new ticket
+then has a team but no assignee (from a rule, its queue or its creator), or a rule on update leaves it so, the
+team's strategy picks one among members who are active and may change tickets of the ticket's organization: ``round_robin`` (the member after the team's last pick, by user id,
 wrapping around) or ``least_open`` (fewest open tickets assigned; ties: the lowest user id). A rule's own
 assignee is skipped when that person could not work on the ticket. Changes are transitions by "routing: <rule>".
 """
@@ -112,11 +112,14 @@ def route(c: Any, tenant_id: int, ticket_id: int, at: int, *, on_update: bool) -
         tags |= set(actions.get("tags") or [])
         if not rule["continue_after"]:
             break
-    if not matched:
+    # A new ticket put into a team without an assignee (by a rule, a queue or its creator) gets one from the
+    # team's strategy; on update only a matching rule does that.
+    unassigned_in_team = work["team_id"] is not None and work["assignee_id"] is None
+    if not matched and (on_update or not unassigned_in_team):
         return {}
-    if work["team_id"] is not None and work["assignee_id"] is None:
+    if unassigned_in_team:
         work["assignee_id"] = pick_assignee(c, tenant_id, work["team_id"], ticket["organization_id"])
-    return _apply(c, tenant_id, ticket, work, tags, at, "routing: " + ", ".join(matched))
+    return _apply(c, tenant_id, ticket, work, tags, at, "routing: " + (", ".join(matched) or "team strategy"))
 
 
 def _apply(c: Any, tenant_id: int, ticket: dict[str, Any], work: dict[str, Any], tags: set[str], at: int,

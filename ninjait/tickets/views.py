@@ -103,7 +103,8 @@ def _new_page(request: Req, *, error: str = "", form: dict[str, Any] | None = No
     return page(request, "tickets/new.html", status_code=status_code, active="tickets", error=error, form=form or {},
                 can_assign=p.can_somewhere("tickets.assign"), contacts=contacts.list_contacts(rt(request), p),
                 ticket_fields=fields.list_fields(rt(request), p, "ticket"),
-                values={k[3:]: v for k, v in (form or {}).items() if k.startswith("cf_")}, **_choices(request, p))
+                values={k[3:]: v for k, v in (form or {}).items() if k.startswith("cf_")}, **_choices(request, p),
+                desk_queues=desk_views.ticket_context(request, p)["desk_queues"])
 
 
 @get("/tickets/new", opt=WRITE, include_in_schema=False, sync_to_thread=True)
@@ -115,13 +116,14 @@ def new_ticket_page(request: Req) -> Template:
 @post("/tickets", opt=WRITE, include_in_schema=False, sync_to_thread=True)
 def ticket_create(request: Req, data: FormData) -> Response[Any]:
     form = {k: field(data, k, 20001) for k in ("subject", "description", "organization_id", "priority", "assignee_id",
-                                                "category", "contact_id", "due_date")}
+                                                "category", "contact_id", "due_date", "queue_id")}
     custom = _custom_from_form(request, data)
     form.update({f"cf_{k}": v for k, v in custom.items()})
     try:
         ticket = service.create_ticket(rt(request), principal_of(request), actor_of(request), {"custom_fields": custom,
             **form, "organization_id": _int(form["organization_id"]), "assignee_id": _int(form["assignee_id"]),
-            "contact_id": _int(form["contact_id"]), "due_at": due_from_form(form["due_date"])})
+            "contact_id": _int(form["contact_id"]), "due_at": due_from_form(form["due_date"]),
+            "queue_id": _int(form["queue_id"])})
     except ServiceError as exc:
         return _new_page(request, error=exc.message, form=form, status_code=exc.status)
     return Redirect(f"/tickets/{ticket['id']}?{urlencode({'msg': 'ticket-created'})}", status_code=303)

@@ -251,6 +251,15 @@ def test_the_set_up_page_adds_teams_queues_rules_canned_responses_and_macros(wor
     assert (rule["conditions"]["keywords"], rule["actions"]["queue_id"], rule["on_update"]) == (
         ["backup", "disk"], queue["id"], True)
     t = _open(desk, world.orgs["a"], "Backup failed")
+    form = desk.get("/tickets/new").text
+    assert 'id="queue_id"' in form and "Form queue" in form
+    r = desk.post("/tickets", data={"subject": "Queued by hand", "organization_id": str(world.orgs["a-other"]),
+                                    "priority": "P3", "queue_id": str(queue["id"])})
+    assert r.status_code == 303, r.text[:300]
+    by_hand = desk.get(r.headers["location"].split("?")[0].replace("/tickets/", "/api/v1/tickets/")).json()
+    # No rule matched; the queue's team is round-robin, so the new ticket gets its member anyway.
+    assert (by_hand["queue_id"], by_hand["team_id"], by_hand["assignee_id"]) == (queue["id"], team["id"], tech)
+    assert by_hand["transitions"][-1]["actor"] == "routing: team strategy"
     assert (t["queue_id"], t["team_id"], t["assignee_id"]) == (queue["id"], team["id"], tech)  # round robin of one
     assert desk.post("/tickets/desk/canned", data={"title": "Form canned", "body": "Hi {{ contact.name }}"}).status_code == 303
     assert desk.post("/tickets/desk/canned", data={"title": "Bad", "body": "{{ x.__class__.y }}"}).status_code == 400
