@@ -23,12 +23,12 @@ import json
 import logging
 import time
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from ninjait.core.errors import Invalid, NotFound, ServiceError
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import SYSTEM, Actor, Principal
-from ninjait.tickets import alert_tickets, routing_store as rs, service, store, teams
+from ninjait.tickets import alert_tickets, routing_store as rs, service, sla_policies, store, teams
 from ninjait.tickets.one_transaction import InTransaction
 
 log = logging.getLogger("ninjait.tickets.recurring")
@@ -106,11 +106,7 @@ def _check(c: Any, p: Principal, data: dict[str, Any]) -> dict[str, Any]:
     time_of_day = data.get("time_of_day", 540)
     if not isinstance(time_of_day, int) or not 0 <= time_of_day < 1440:
         raise Invalid("time_of_day is minutes after midnight, 0 to 1439", field="time_of_day")
-    timezone = str(data.get("timezone") or "UTC")
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise Invalid(f"unknown time zone {timezone!r} (use an IANA name like Europe/Berlin)", field="timezone") from None
+    timezone = sla_policies.time_zone(data.get("timezone"))
     t = data.get("template") or {}
     subject = str(t.get("subject") or "").strip()
     if not 1 <= len(subject) <= service.MAX_SUBJECT:

@@ -43,15 +43,21 @@ def _calendar_out(row: dict[str, Any]) -> dict[str, Any]:
             "holidays": json.loads(row["holidays"] or "[]"), "always_open": bool(row["always_open"])}
 
 
-def _check_calendar(data: dict[str, Any]) -> dict[str, Any]:
-    name = str(data.get("name") or "").strip()
-    if not 1 <= len(name) <= 100:
-        raise Invalid("name must be 1 to 100 characters", field="name")
-    timezone = str(data.get("timezone") or "UTC")
+def time_zone(value: Any) -> str:
+    """An IANA time zone name (default UTC), or 400 naming ``timezone``."""
+    timezone = str(value or "UTC")
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise Invalid(f"unknown time zone {timezone!r} (use an IANA name like Europe/Berlin)", field="timezone") from None
+    return timezone
+
+
+def _check_calendar(data: dict[str, Any]) -> dict[str, Any]:
+    name = str(data.get("name") or "").strip()
+    if not 1 <= len(name) <= 100:
+        raise Invalid("name must be 1 to 100 characters", field="name")
+    timezone = time_zone(data.get("timezone"))
     weekly: dict[str, list[list[int]]] = {}
     for day, ranges in (data.get("weekly") or {}).items():
         if str(day) not in {str(d) for d in range(7)}:
