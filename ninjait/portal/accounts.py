@@ -62,7 +62,8 @@ def get_access(rt: Runtime, p: Principal, contact_id: int) -> dict[str, Any]:
 def set_access(rt: Runtime, p: Principal, actor: Actor, contact_id: int, enabled: bool, sees_organization: bool,
                password: str = "") -> dict[str, Any]:
     """Turn a contact's portal access on or off; a password (checked like staff passwords) is optional: without
-    one the contact signs in with e-mail links. Turning it off ends their sessions."""
+    one the contact signs in with e-mail links. Turning it off ends their sessions and removes their second
+    factor."""
     contact = contact_service.get_contact(rt, p, contact_id)
     writable = p.organizations_for("tickets.write")
     if writable is not None and not writable.issuperset(contact["organization_ids"]):
@@ -83,6 +84,9 @@ def set_access(rt: Runtime, p: Principal, actor: Actor, contact_id: int, enabled
                   (contact_id, p.tenant_id, hashed, int(sees_organization), int(enabled), now))
         if not enabled or hashed:
             c.execute("DELETE FROM portal_sessions WHERE contact_id = ?", (contact_id,))
+        if not enabled:  # a contact who lost their authenticator gets access back without it
+            c.execute("UPDATE portal_accounts SET totp_enabled = 0, totp_secret = NULL WHERE contact_id = ?",
+                      (contact_id,))
 
     rt.db.write(write)
     rt.bus.emit("portal_access.updated", p.tenant_id, actor.as_dict(), object_type="contact", object_id=contact_id,
