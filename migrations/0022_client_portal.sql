@@ -6,6 +6,9 @@ CREATE TABLE portal_accounts (
     password_hash TEXT,                       -- NULL: e-mail sign-in links only
     sees_organization BIGINT NOT NULL DEFAULT 0,  -- all tickets of their organizations, not only their own
     enabled BIGINT NOT NULL DEFAULT 1,
+    totp_secret TEXT,                         -- optional second factor the contact turns on, encrypted
+    totp_enabled BIGINT NOT NULL DEFAULT 0,
+    totp_last_step BIGINT NOT NULL DEFAULT 0, -- a code is accepted once
     created_at BIGINT NOT NULL,
     last_login_at BIGINT
 );
@@ -16,6 +19,7 @@ CREATE TABLE portal_sessions (
     contact_id BIGINT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
     tenant_id BIGINT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
     csrf_token TEXT NOT NULL,
+    stage TEXT NOT NULL DEFAULT 'full',       -- 'mfa': password or link accepted, the code still due
     created_at BIGINT NOT NULL,
     last_seen_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL

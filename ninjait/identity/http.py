@@ -162,6 +162,8 @@ async def access_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: 
         user = state.get("portal")
         if user is None or connection.path_params.get("slug", user.tenant_slug) != user.tenant_slug:
             raise LoginRequired(detail="sign in to the portal first")
+        if user.stage != "full" and opt["portal"] != "mfa":
+            raise LoginRequired(detail="the second factor is still due")
         if unsafe:
             _check_csrf(connection, user.csrf_token, await _form_token(connection))
         return

@@ -15,7 +15,7 @@ from ninjait.identity.http import PORTAL_COOKIE, client_ip
 from ninjait.identity.views import FormData, field
 from ninjait.portal import accounts, service
 from ninjait.portal.accounts import PortalUser
-from ninjait.tickets import service as tickets
+from ninjait.tickets import kb, service as tickets
 
 Req = Request[Any, Any, Any]
 PUBLIC, PORTAL = {"public": True}, {"portal": True}
@@ -38,7 +38,9 @@ def _page(request: Req, slug: str, template: str, *, status_code: int = 200, **c
 
 
 def _signed_in(request: Req, slug: str, token: str) -> Response[Any]:
-    response: Response[Any] = Redirect(f"/portal/{slug}", status_code=303)
+    user = accounts.user_for_session(rt(request), token)
+    target = f"/portal/{slug}/mfa" if user is not None and user.stage == "mfa" else f"/portal/{slug}"
+    response: Response[Any] = Redirect(target, status_code=303)
     response.set_cookie(PORTAL_COOKIE, token, path="/", secure=True, httponly=True, samesite="lax",
                         max_age=accounts.SESSION_SECONDS)
     return response
@@ -53,8 +55,45 @@ def theme(request: Req, slug: FromPath[str]) -> Response[str]:
 
 
 @get("/portal/{slug:str}/login", opt=PUBLIC, include_in_schema=False, sync_to_thread=True)
-def login_page(request: Req, slug: FromPath[str]) -> Template:
+def login_page(request: Req, slug: FromPath[str]) -> Response[Any]:
+    user = request.scope.get("state", {}).get("portal")
+    if user is not None and user.tenant_slug == slug and user.stage == "mfa":
+        return Redirect(f"/portal/{slug}/mfa", status_code=303)
     return _page(request, slug, "portal/login.html")
+
+
+@get("/portal/{slug:str}/mfa", opt={"portal": "mfa"}, include_in_schema=False, sync_to_thread=True)
+def mfa_page(request: Req, slug: FromPath[str]) -> Template:
+    return _page(request, slug, "portal/mfa.html")
+
+
+@post("/portal/{slug:str}/mfa", opt={"portal": "mfa"}, include_in_schema=False, sync_to_thread=True)
+def mfa(request: Req, slug: FromPath[str], data: FormData) -> Response[Any]:
+    try:
+        accounts.complete_mfa(rt(request), user_of(request), field(data, "code", 20), client_ip(request))
+    except ServiceError as exc:
+        return _page(request, slug, "portal/mfa.html", status_code=exc.status, error=exc.message)
+    return Redirect(f"/portal/{slug}", status_code=303)
+
+
+@get("/portal/{slug:str}/security", opt=PORTAL, include_in_schema=False, sync_to_thread=True)
+def security_page(request: Req, slug: FromPath[str]) -> Template:
+    return _page(request, slug, "portal/security.html", enabled=accounts.totp_enabled(rt(request), user_of(request)))
+
+
+@post("/portal/{slug:str}/security", opt=PORTAL, include_in_schema=False, sync_to_thread=True)
+def security(request: Req, slug: FromPath[str], data: FormData) -> Response[Any]:
+    """``action`` start (a new secret and QR code), enable (confirm with a code) or disable (with a code)."""
+    user, action = user_of(request), field(data, "action", 10)
+    try:
+        if action == "start":
+            return _page(request, slug, "portal/security.html", enabled=False,
+                         enrol=accounts.start_totp(rt(request), user))
+        accounts.set_totp(rt(request), user, field(data, "code", 20), enabled=action == "enable")
+    except ServiceError as exc:
+        return _page(request, slug, "portal/security.html", status_code=exc.status, error=exc.message,
+                     enabled=accounts.totp_enabled(rt(request), user))
+    return Redirect(f"/portal/{slug}/security?msg=saved", status_code=303)
 
 
 @post("/portal/{slug:str}/login", opt=PUBLIC, include_in_schema=False, sync_to_thread=True)
@@ -98,7 +137,7 @@ def link_login(request: Req, slug: FromPath[str], token: FromPath[str]) -> Respo
     return _signed_in(request, slug, session)
 
 
-@post("/portal/{slug:str}/logout", opt=PORTAL, include_in_schema=False, sync_to_thread=True)
+@post("/portal/{slug:str}/logout", opt={"portal": "mfa"}, include_in_schema=False, sync_to_thread=True)
 def logout(request: Req, slug: FromPath[str]) -> Response[Any]:
     accounts.logout(rt(request), user_of(request))
     response: Response[Any] = Redirect(f"/portal/{slug}/login", status_code=303)
@@ -158,5 +197,28 @@ def ticket_reply(request: Req, slug: FromPath[str], ticket_id: FromPath[int], da
     return Redirect(f"/portal/{slug}/tickets/{ticket_id}?msg=replied", status_code=303)
 
 
-route_handlers = [theme, login_page, login, request_link, link_page, link_login, logout, home, new_page, create,
-                  ticket_page, ticket_reply]
+@get("/portal/{slug:str}/kb", opt=PORTAL, include_in_schema=False, sync_to_thread=True)
+def kb_page(request: Req, slug: FromPath[str]) -> Template:
+    """Public articles of the knowledge base, searched in full text."""
+    q = request.query_params.get("q", "")[:200]
+    return _page(request, slug, "portal/kb.html", q=q,
+                 articles=kb.search(rt(request), user_of(request).tenant_id, q, public_only=True))
+
+
+@get("/portal/{slug:str}/kb/{article_id:int}", opt=PORTAL, include_in_schema=False, sync_to_thread=True)
+def kb_article(request: Req, slug: FromPath[str], article_id: FromPath[int]) -> Template:
+    return _page(request, slug, "portal/kb_article.html",
+                 article=kb.public_article(rt(request), user_of(request).tenant_id, article_id))
+
+
+@get("/portal/{slug:str}/kb/suggest", opt=PORTAL, include_in_schema=False, sync_to_thread=True)
+def kb_suggest(request: Req, slug: FromPath[str]) -> Template:
+    """Articles that may already answer what the contact is typing as a new ticket's subject (htmx fragment)."""
+    subject = request.query_params.get("subject", "")[:200]
+    rows = kb.search(rt(request), user_of(request).tenant_id, subject, public_only=True, any_word=True, limit=5) \
+        if kb.words(subject) else []
+    return Template(template_name="portal/_suggestions.html", context={"articles": rows, "slug": slug})
+
+
+route_handlers = [theme, login_page, mfa_page, mfa, security_page, security, login, request_link, link_page, link_login, logout, home, new_page, create,
+                  ticket_page, ticket_reply, kb_page, kb_article, kb_suggest]

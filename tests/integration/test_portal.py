@@ -135,3 +135,38 @@ def test_signing_in_and_losing_access(world_app, staff) -> None:  # type: ignore
     assert r.status_code == 400
     events = {e["action"] for e in staff.get("/api/v1/audit").json()}
     assert {"portal_access.updated", "portal.login", "portal.login_failed"} <= events
+
+
+def test_a_contact_turns_on_a_second_factor(world_app, staff) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    import pyotp
+
+    from tests.support.identity import fresh_code
+
+    app, world = world_app
+    _contact(staff, world.orgs["a"], "Nia")
+    client = _sign_in(app, "nia@customer.test")
+    try:
+        token = _csrf(client, "/portal/msp-a/security")
+        page = client.post("/portal/msp-a/security", data={"action": "start", "_csrf": token}).text
+        secret = re.search(r'data-testid="portal-totp-secret">([A-Z2-7]+)<', page).group(1)  # type: ignore[union-attr]
+        r = client.post("/portal/msp-a/security", data={"action": "enable", "code": "000000", "_csrf": token})
+        assert r.status_code == 400 and "not right" in r.text
+        r = client.post("/portal/msp-a/security", data={"action": "enable", "code": fresh_code(secret), "_csrf": token})
+        assert r.status_code == 303
+        assert "On: signing in asks for a code" in client.get("/portal/msp-a/security").text
+    finally:
+        client.close()
+    with app.client(follow_redirects=False) as again:
+        r = again.post("/portal/msp-a/login", data={"email": "nia@customer.test", "password": PASSWORD})
+        assert r.status_code == 303 and r.headers["location"] == "/portal/msp-a/mfa"
+        r = again.get("/portal/msp-a")  # half signed in: nothing but the code page
+        assert r.status_code == 303 and r.headers["location"] == "/portal/msp-a/login"
+        assert again.get("/portal/msp-a/login").headers["location"] == "/portal/msp-a/mfa"
+        token = _csrf(again, "/portal/msp-a/mfa")
+        assert again.post("/portal/msp-a/mfa", data={"code": "123456", "_csrf": token}).status_code == 400
+        code = fresh_code(secret)
+        assert pyotp.TOTP(secret).verify(code, valid_window=1)
+        assert again.post("/portal/msp-a/mfa", data={"code": code, "_csrf": token}).status_code == 303
+        assert again.get("/portal/msp-a").status_code == 200
