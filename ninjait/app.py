@@ -31,6 +31,7 @@ from ninjait.ops import api as ops_api
 from ninjait.ops.metrics import gauge
 from ninjait.paths import NODE_MODULES, STATIC
 from ninjait.tickets import api as tickets_api, time_api as tickets_time_api, views as tickets_views
+from ninjait.tickets import collab_api as tickets_collab_api, collab_views as tickets_collab_views
 from ninjait.wiring import connect_subscribers
 from ninjait.ui.pages import EXCEPTION_HANDLERS, template_config
 
@@ -71,6 +72,7 @@ def create_app(runtime: Runtime) -> Litestar:
             *monitoring_api.route_handlers, *checks_api.route_handlers, *checks_views.route_handlers,
             *backup_api.route_handlers, *backup_views.route_handlers,
             *tickets_api.route_handlers, *tickets_time_api.route_handlers, *tickets_views.route_handlers,
+            *tickets_collab_api.route_handlers, *tickets_collab_views.route_handlers,
         ],
         guards=[access_guard],
         state=State({"runtime": runtime}),

@@ -189,6 +189,8 @@ SPECS: tuple[Spec, ...] = (
     Spec("smtp_username", _parse_str, "", "SMTP login name; empty for none."),
     Spec("smtp_password", _parse_str, "", "SMTP password.", secret=True),
     Spec("smtp_from", _parse_str, "ninjait@localhost", "Sender address of outgoing e-mail."),
+    Spec("attachment_max_mib", _parse_int, 20,
+         "Largest file (MiB) that may be attached to a ticket or comment.", minimum=1, maximum=100),
     Spec("log_level", _parse_str, "info", "Log level.", choices=("debug", "info", "warning", "error")),
     Spec("log_format", _parse_str, "auto",
          "Log format: json lines, human text, or auto (text on a terminal, json otherwise).",
@@ -239,6 +241,7 @@ class Settings:
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_from: str = "ninjait@localhost"
+    attachment_max_mib: int = 20
     log_level: str = "info"
     log_format: str = "auto"
     # Where each value came from, for `ninjait check`.

@@ -36,6 +36,9 @@ def connect_subscribers(runtime: Runtime) -> None:
     from ninjait.tickets import alert_tickets
 
     alert_tickets.subscribe(runtime)
+    from ninjait.tickets import mentions
+
+    mentions.subscribe(runtime)
 
 
 def load_tasks() -> None:
@@ -46,6 +49,7 @@ def load_tasks() -> None:
     import ninjait.monitoring.checks.tasks  # noqa: F401
     import ninjait.monitoring.tasks  # noqa: F401
     import ninjait.tickets.tasks  # noqa: F401
+    import ninjait.tickets.collab_tasks  # noqa: F401
 
 
 def start_loops(runtime: Runtime) -> list[Any]:

@@ -20,7 +20,7 @@ from typing import Any
 from ninjait.core.errors import Forbidden, Invalid, NotFound
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import Actor, Principal
-from ninjait.tickets import sla_policies, store
+from ninjait.tickets import collab_store, search, sla_policies, store
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
 SOURCES = ("web", "alert", "api")
@@ -270,13 +270,17 @@ def get_ticket(rt: Runtime, p: Principal, ticket_id: int) -> dict[str, Any]:
         clocks = sla_policies.clocks_by_ticket(c, p.tenant_id, [ticket], time.time())
         return {**_out(ticket), "sla": clocks.get(ticket_id, []), "devices": store.devices(c, p.tenant_id, ticket_id),
                 "comments": store.comments(c, p.tenant_id, ticket_id),
-                "transitions": store.transitions(c, p.tenant_id, ticket_id)}
+                "transitions": store.transitions(c, p.tenant_id, ticket_id),
+                **collab_store.detail_extras(c, p.tenant_id, ticket_id, p.organizations_for("tickets.read"))}
 
 
-def list_tickets(rt: Runtime, p: Principal, *, view: str = "open", status_id: int | None = None,
+def list_tickets(rt: Runtime, p: Principal, *, view: str = "", status_id: int | None = None,
                  status_type: str = "", priority: str = "", organization_id: int | None = None,
-                 assignee_id: int | None = None, page: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
-    """``view``: open (not resolved or closed), mine (open, assigned to me), unassigned (open), all."""
+                 assignee_id: int | None = None, page: int = 1, per_page: int = 50,
+                 q: str = "") -> tuple[list[dict[str, Any]], int]:
+    """``view``: open (not resolved or closed), mine (open, assigned to me), unassigned (open), all; without a
+    view: open, or all when searching. ``q``: full-text search (search.py), best match first, with a snippet."""
+    view = view or ("all" if q.strip() else "open")
     if view not in ("open", "mine", "unassigned", "all"):
         raise Invalid("view must be one of open, mine, unassigned, all", field="view")
     if status_type and status_type not in STATUS_TYPES:
@@ -288,9 +292,12 @@ def list_tickets(rt: Runtime, p: Principal, *, view: str = "open", status_id: in
     filters = {"open_only": view != "all" and not status_id and not status_type, "unassigned": view == "unassigned",
                "assignee_id": p.user_id if view == "mine" else assignee_id, "status_id": status_id,
                "status_type": status_type or None, "priority": priority or None, "organization_id": organization_id}
+    orgs = p.organizations_for("tickets.read")
     with rt.db.read() as c:
-        rows, total = store.search(c, p.tenant_id, p.organizations_for("tickets.read"), filters, per_page,
-                                   (page - 1) * per_page)
+        if q.strip():
+            rows, total = search.page_of(c, p.tenant_id, orgs, q, filters, page, per_page)
+        else:
+            rows, total = store.search(c, p.tenant_id, orgs, filters, per_page, (page - 1) * per_page)
         clocks = sla_policies.clocks_by_ticket(c, p.tenant_id, rows, time.time())
     return [{**_out(r), "sla": clocks.get(r["id"], [])} for r in rows], total
 
