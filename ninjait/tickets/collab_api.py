@@ -124,8 +124,9 @@ def my_mentions(request: Req, unread: FromQuery[bool] = False) -> list[Mention]:
     return convert(mentions.list_mentions(rt(request), principal_of(request), unread), list[Mention])  # type: ignore[return-value]
 
 
-@post("/api/v1/me/mentions/read", opt=READ, tags=TAGS, sync_to_thread=True, status_code=HTTP_204_NO_CONTENT)
+@post("/api/v1/me/mentions/read", opt={"authenticated": True}, tags=TAGS, sync_to_thread=True, status_code=HTTP_204_NO_CONTENT)
 def read_mentions(request: Req, data: JSONBody[MentionsRead]) -> None:
+    """Self-service: it changes only your own notifications."""
     mentions.mark_read(rt(request), principal_of(request), data.ids)
 
 

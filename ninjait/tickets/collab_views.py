@@ -96,7 +96,7 @@ def mentions_page(request: Req) -> Template:
                 mentions=mentions.list_mentions(rt(request), principal_of(request)))
 
 
-@post("/tickets/mentions/read", opt=READ, include_in_schema=False, sync_to_thread=True)
+@post("/tickets/mentions/read", opt={"authenticated": True}, include_in_schema=False, sync_to_thread=True)
 def mentions_read_page(request: Req) -> Redirect:
     mentions.mark_read(rt(request), principal_of(request))
     return _back("/tickets/mentions", "saved")
