@@ -4,6 +4,7 @@ organization. The services run in this process on the selected backend."""
 from __future__ import annotations
 
 import io
+import time
 from typing import Any
 
 import pytest
@@ -172,3 +173,18 @@ def test_a_merge_that_fails_changes_nothing(rt) -> None:  # type: ignore[no-unty
     assert time_entries.for_ticket(rt, boss, merged)["total_minutes"] == 30
     with rt.db.read() as c:
         assert store.get(c, 1, merged)["closed_at"] is None
+
+
+def test_files_whose_rows_are_gone_are_swept(rt) -> None:  # type: ignore[no-untyped-def]
+    """Deleting an organization deletes its tickets and attachment rows (cascade); the sweep deletes the files."""
+    boss = alert_world.admin()
+    kept, doomed = ticket(rt), ticket(rt, org=2)
+    kept_file = attachments.upload(rt, boss, ME, kept, io.BytesIO(b"keep"), "keep.txt", "text/plain")
+    attachments.upload(rt, boss, ME, doomed, io.BytesIO(b"gone"), "gone.txt", "text/plain")
+    folder = attachments.folder_of(rt, 1)
+    (folder / "deadbeef.tmp").write_bytes(b"half")  # an upload that died mid-way
+    rt.db.write(lambda c: c.execute("DELETE FROM organizations WHERE id = 2"))
+    assert len(list(folder.iterdir())) == 3
+    assert attachments.sweep_orphans(rt) == 0  # too young: an upload renames its file before it commits
+    assert attachments.sweep_orphans(rt, now=time.time() + 2 * 3600) == 2
+    assert [p.name for p in folder.iterdir()] == [kept_file["storage_name"]]

@@ -47,6 +47,8 @@ def test_it_finds_subjects_descriptions_comments_and_numbers(rt) -> None:  # typ
     assert found(rt, "certificate") == [t["vpn"]["id"]]            # in a comment only
     assert found(rt, "certif") == [t["vpn"]["id"]]                 # words match as prefixes
     assert found(rt, "zürich office") == [t["vpn"]["id"]]          # every word must match
+    if rt.db.backend == "sqlite":
+        assert found(rt, "zurich") == [t["vpn"]["id"]]             # unicode61 drops diacritics
     assert found(rt, "printer vpn") == []
     assert found(rt, t["vpn"]["number"]) == [t["vpn"]["id"]]       # "T-1002"
     assert found(rt, t["vpn"]["number"].split("-")[1]) == [t["vpn"]["id"]]
