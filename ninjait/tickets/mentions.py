@@ -52,16 +52,16 @@ def notify_mentions(rt: Runtime, tenant_id: int, comment_id: int, now: float | N
     """Record a notification for every person the comment mentions who may read the ticket; their ids."""
     at = int(time.time() if now is None else now)
 
-    def write(c: Any) -> tuple[list[int], dict[str, Any] | None, dict[str, Any] | None]:
+    with rt.db.read() as c:
         comment = collab_store.comment(c, tenant_id, comment_id)
-        if comment is None or comment["kind"] not in ("reply", "note"):
-            return [], None, None
-        wanted = handles(comment["body"])
-        if not wanted:
-            return [], None, None
+    wanted = handles(comment["body"]) if comment is not None and comment["kind"] in ("reply", "note") else []
+    if comment is None or not wanted:
+        return []  # most comments mention nobody: no write at all
+
+    def write(c: Any) -> tuple[list[int], dict[str, Any] | None]:
         ticket = store.get(c, tenant_id, comment["ticket_id"])
         if ticket is None:
-            return [], None, None
+            return [], None
         notified = []
         for user in resolve(collab_store.active_users(c, tenant_id), wanted):
             if user["id"] == comment["author_id"]:
@@ -70,11 +70,11 @@ def notify_mentions(rt: Runtime, tenant_id: int, comment_id: int, now: float | N
                 continue
             collab_store.add_notification(c, tenant_id, user["id"], KIND, ticket["id"], comment_id, comment["author"], at)
             notified.append(user["id"])
-        return notified, ticket, comment
+        return notified, ticket
 
-    notified, ticket, comment = rt.db.write(write)
+    notified, ticket = rt.db.write(write)
     for user_id in notified:
-        assert ticket is not None and comment is not None
+        assert ticket is not None
         rt.bus.emit("ticket.mentioned", tenant_id, None, object_type="ticket", object_id=ticket["id"],
                     summary={"ticket_id": ticket["id"], "number": ticket["number"], "user_id": user_id,
                              "comment_id": comment_id, "by": comment["author"]})
