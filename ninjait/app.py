@@ -30,8 +30,7 @@ from ninjait.identity.http import AuthMiddleware, access_guard, check_declaratio
 from ninjait.ops import api as ops_api
 from ninjait.ops.metrics import gauge
 from ninjait.paths import NODE_MODULES, STATIC
-from ninjait.tickets import api as tickets_api, time_api as tickets_time_api, views as tickets_views
-from ninjait.tickets import collab_api as tickets_collab_api, collab_views as tickets_collab_views
+from ninjait.tickets import routes as tickets_routes
 from ninjait.wiring import connect_subscribers
 from ninjait.ui.pages import EXCEPTION_HANDLERS, template_config
 
@@ -59,6 +58,7 @@ def create_app(runtime: Runtime) -> Litestar:
     gauge("ninjait_database_size_bytes", "Size of the relational database", runtime.db.size_bytes)
     connect_subscribers(runtime)
     live.hub_of(runtime).attach(runtime.bus, "alert.*")  # browsers' live updates (alerts list, header counter)
+    live.hub_of(runtime).attach(runtime.bus, "ticket.*")  # the ticket list and board
     app = Litestar(
         route_handlers=[
             *ops_api.route_handlers, *dashboard_views.route_handlers, *_static_routers(),
@@ -71,8 +71,7 @@ def create_app(runtime: Runtime) -> Litestar:
             *channels_api.route_handlers, *channels_views.route_handlers,
             *monitoring_api.route_handlers, *checks_api.route_handlers, *checks_views.route_handlers,
             *backup_api.route_handlers, *backup_views.route_handlers,
-            *tickets_api.route_handlers, *tickets_time_api.route_handlers, *tickets_views.route_handlers,
-            *tickets_collab_api.route_handlers, *tickets_collab_views.route_handlers,
+            *tickets_routes.route_handlers,
         ],
         guards=[access_guard],
         state=State({"runtime": runtime}),

@@ -33,9 +33,10 @@ def connect_subscribers(runtime: Runtime) -> None:
     from ninjait.alerts import event_rules
 
     event_rules.subscribe(runtime)
-    from ninjait.tickets import alert_tickets
+    from ninjait.tickets import alert_tickets, sla_notify
 
     alert_tickets.subscribe(runtime)
+    sla_notify.subscribe(runtime)
     from ninjait.tickets import mentions
 
     mentions.subscribe(runtime)

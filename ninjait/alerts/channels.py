@@ -86,11 +86,12 @@ def _out(row: dict[str, Any]) -> dict[str, Any]:
             "organization_ids": json.loads(row.get("organization_ids") or "[]"),
             "group_ids": json.loads(row.get("group_ids") or "[]"),
             "notify_resolved": bool(row["notify_resolved"]), "notify_flapping": bool(row["notify_flapping"]),
+            "notify_ticket_sla": bool(row["notify_ticket_sla"]),
             "enabled": bool(row["enabled"])}
 
 
 COLUMNS = ("id, tenant_id, name, kind, config, secrets, min_severity, notify_resolved, notify_flapping, "
-           "renotify_minutes, organization_ids, group_ids, quiet_from, quiet_to, enabled, created_at")
+           "notify_ticket_sla, renotify_minutes, organization_ids, group_ids, quiet_from, quiet_to, enabled, created_at")
 
 
 def _rules(data: dict[str, Any]) -> dict[str, Any]:
@@ -118,6 +119,7 @@ def _rules(data: dict[str, Any]) -> dict[str, Any]:
         chosen[key] = json.dumps(sorted(set(ids)))
     return {"name": name, "min_severity": severity, "quiet_from": quiet[0], "quiet_to": quiet[1], **chosen, "notify_resolved": int(bool(data.get("notify_resolved", True))),
             "notify_flapping": int(bool(data.get("notify_flapping", False))), "renotify_minutes": renotify,
+            "notify_ticket_sla": int(bool(data.get("notify_ticket_sla", False))),
             "enabled": int(bool(data.get("enabled", True)))}
 
 
@@ -146,10 +148,11 @@ def create_channel(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any]
             raise Conflict(f"a channel named {rules['name']!r} exists", field="name")
         return int(c.value(
             "INSERT INTO notification_channels (tenant_id, name, kind, config, secrets, min_severity, notify_resolved, "
-            "notify_flapping, renotify_minutes, organization_ids, group_ids, quiet_from, quiet_to, enabled, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "notify_flapping, notify_ticket_sla, renotify_minutes, organization_ids, group_ids, quiet_from, quiet_to, "
+            "enabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (p.tenant_id, rules["name"], kind, json.dumps(config), _seal(rt, p.tenant_id, secrets),
-             rules["min_severity"], rules["notify_resolved"], rules["notify_flapping"], rules["renotify_minutes"],
+             rules["min_severity"], rules["notify_resolved"], rules["notify_flapping"], rules["notify_ticket_sla"],
+             rules["renotify_minutes"],
              rules["organization_ids"], rules["group_ids"], rules["quiet_from"], rules["quiet_to"], rules["enabled"],
              now)))
 
@@ -192,10 +195,12 @@ def update_channel(rt: Runtime, p: Principal, actor: Actor, channel_id: int, dat
         if clash:
             raise Conflict(f"a channel named {rules['name']!r} exists", field="name")
         c.execute("UPDATE notification_channels SET name = ?, config = ?, secrets = ?, min_severity = ?, "
-                  "notify_resolved = ?, notify_flapping = ?, renotify_minutes = ?, organization_ids = ?, group_ids = ?, "
-                  "quiet_from = ?, quiet_to = ?, enabled = ? WHERE tenant_id = ? AND id = ?",
+                  "notify_resolved = ?, notify_flapping = ?, notify_ticket_sla = ?, renotify_minutes = ?, "
+                  "organization_ids = ?, group_ids = ?, quiet_from = ?, quiet_to = ?, enabled = ? "
+                  "WHERE tenant_id = ? AND id = ?",
                   (rules["name"], json.dumps(config), _seal(rt, p.tenant_id, secrets), rules["min_severity"],
-                   rules["notify_resolved"], rules["notify_flapping"], rules["renotify_minutes"],
+                   rules["notify_resolved"], rules["notify_flapping"], rules["notify_ticket_sla"],
+                   rules["renotify_minutes"],
                    rules["organization_ids"], rules["group_ids"], rules["quiet_from"], rules["quiet_to"],
                    rules["enabled"], p.tenant_id, channel_id))
 
@@ -241,7 +246,7 @@ def enqueue(c: Any, tenant_id: int, channel_id: int, alert_id: int | None, messa
          now)))
 
 
-def enqueue_direct(c: Any, tenant_id: int, alert_id: int, kind: str, to: str, message: Message) -> int:
+def enqueue_direct(c: Any, tenant_id: int, alert_id: int | None, kind: str, to: str, message: Message) -> int:
     """A delivery to one person, not through a configured channel (an escalation step)."""
     now = int(time.time())
     return int(c.value(

@@ -20,7 +20,7 @@ from ninjait.ui.pages import page
 Req = Request[Any, Any, Any]
 READ, WRITE = {"permission": "alerts.read"}, {"permission": "alerts.write"}
 RULES = ("min_severity", "renotify_minutes")
-FLAGS = ("notify_resolved", "notify_flapping", "enabled")
+FLAGS = ("notify_resolved", "notify_flapping", "notify_ticket_sla", "enabled")
 
 
 def rt(request: Req) -> Any:

@@ -96,6 +96,7 @@ class NotificationChannel(Struct):
     min_severity: str
     notify_resolved: bool
     notify_flapping: bool
+    notify_ticket_sla: bool
     renotify_minutes: int
     organization_ids: list[int]
     group_ids: list[int]
@@ -112,6 +113,7 @@ class NotificationChannelIn(Struct, forbid_unknown_fields=True):
     min_severity: Literal["info", "warning", "critical"] = "warning"
     notify_resolved: bool = True
     notify_flapping: bool = False
+    notify_ticket_sla: bool = False  # also ticket SLA warnings (as warning) and breaches (as critical)
     renotify_minutes: Annotated[int, Meta(ge=0, le=10080)] = 0
     organization_ids: list[int] = []  # only alerts of these organizations; empty: every organization
     group_ids: list[int] = []  # only alerts of devices in these device groups; empty: every device
@@ -127,6 +129,7 @@ class NotificationChannelUpdate(Struct):
     min_severity: Literal["info", "warning", "critical"] | None = None
     notify_resolved: bool | None = None
     notify_flapping: bool | None = None
+    notify_ticket_sla: bool | None = None
     renotify_minutes: Annotated[int, Meta(ge=0, le=10080)] | None = None
     organization_ids: list[int] | None = None
     group_ids: list[int] | None = None

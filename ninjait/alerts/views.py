@@ -117,7 +117,7 @@ async def alerts_stream(request: Req) -> ServerSentEvent:
 
     def wants(event: Event) -> bool:
         org = (event.data.get("summary") or {}).get("organization_id")
-        return orgs is None or org in orgs
+        return event.name.startswith("alert.") and (orgs is None or org in orgs)
 
     async def messages() -> Any:
         import anyio

@@ -1,4 +1,7 @@
-"""Custom fields: a tenant's typed fields (text, number, date, choice) and the values devices hold."""
+"""Custom fields: a tenant's typed fields (text, number, date, choice) and the values devices hold.
+
+The same definitions serve tickets (``applies_to="ticket"``, values in ticket_custom_values, changed with
+tickets.write instead of devices.write); keys are unique across both."""
 
 from __future__ import annotations
 
@@ -16,36 +19,37 @@ from ninjait.identity.principal import Actor, Principal
 
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 TYPES = ("text", "number", "date", "choice")
+WRITE_PERMISSION = {"device": "devices.write", "ticket": "tickets.write"}
 MAX_TEXT = 1000
 
 
-def require_tenant_wide(p: Principal) -> None:
-    """Fields and groups span every organization: changing them needs devices.write in all of them."""
-    if p.organizations_for("devices.write") is not None:
-        raise Forbidden("you need the permission devices.write in every organization to change this")
+def require_tenant_wide(p: Principal, permission: str = "devices.write") -> None:
+    """Fields and groups span every organization: changing them needs the write permission in all of them."""
+    if not p.can(permission) or p.organizations_for(permission) is not None:
+        raise Forbidden(f"you need the permission {permission} in every organization to change this")
 
 
 def _out(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "choices": json.loads(row["choices"] or "[]"), "required": bool(row["required"])}
 
 
-def definitions(c: Conn, tenant_id: int) -> list[dict[str, Any]]:
-    return [_out(r) for r in meta_store.list_fields(c, tenant_id)]
+def definitions(c: Conn, tenant_id: int, applies_to: str = "device") -> list[dict[str, Any]]:
+    return [_out(r) for r in meta_store.list_fields(c, tenant_id, applies_to)]
 
 
 def types_of(c: Conn, tenant_id: int) -> dict[str, str]:
     return {f["key"]: f["type"] for f in meta_store.list_fields(c, tenant_id)}
 
 
-def list_fields(rt: Runtime, p: Principal) -> list[dict[str, Any]]:
+def list_fields(rt: Runtime, p: Principal, applies_to: str = "device") -> list[dict[str, Any]]:
     with rt.db.read() as c:
-        return definitions(c, p.tenant_id)
+        return definitions(c, p.tenant_id, applies_to)
 
 
-def get_field(rt: Runtime, p: Principal, field_id: int) -> dict[str, Any]:
+def get_field(rt: Runtime, p: Principal, field_id: int, applies_to: str = "device") -> dict[str, Any]:
     with rt.db.read() as c:
         row = meta_store.get_field(c, p.tenant_id, field_id)
-    if row is None:
+    if row is None or row["applies_to"] != applies_to:
         raise NotFound("custom field not found")
     return _out(row)
 
@@ -60,8 +64,8 @@ def _clean_choices(kind: str, choices: list[str]) -> list[str]:
 
 
 def create_field(rt: Runtime, p: Principal, actor: Actor, key: str, label: str, kind: str, choices: list[str],
-                 required: bool) -> dict[str, Any]:
-    require_tenant_wide(p)
+                 required: bool, applies_to: str = "device") -> dict[str, Any]:
+    require_tenant_wide(p, WRITE_PERMISSION[applies_to])
     if not KEY.match(key):
         raise Invalid("the key is a lower-case letter then letters, digits or _ (up to 40)", field="key")
     if kind not in TYPES:
@@ -72,40 +76,41 @@ def create_field(rt: Runtime, p: Principal, actor: Actor, key: str, label: str, 
     clean = _clean_choices(kind, choices)
 
     def create(c: Conn) -> int:
-        if any(f["key"] == key for f in meta_store.list_fields(c, p.tenant_id)):
-            raise Conflict(f"a custom field with the key {key!r} exists", field="key")
+        if any(f["key"] == key for f in meta_store.list_fields(c, p.tenant_id, None)):
+            raise Conflict(f"a custom field with the key {key!r} exists (keys are shared by devices and tickets)",
+                           field="key")
         return meta_store.insert_field(c, p.tenant_id, key, label, kind, json.dumps(clean), required,
-                                       int(time.time()))
+                                       int(time.time()), applies_to)
 
     field_id = rt.db.write(create)
     rt.bus.emit("custom_field.created", p.tenant_id, actor.as_dict(), object_type="custom_field",
-                object_id=field_id, summary={"key": key, "type": kind, "required": required})
-    return get_field(rt, p, field_id)
+                object_id=field_id, summary={"key": key, "type": kind, "required": required, "applies_to": applies_to})
+    return get_field(rt, p, field_id, applies_to)
 
 
 def update_field(rt: Runtime, p: Principal, actor: Actor, field_id: int, label: str, choices: list[str],
-                 required: bool) -> dict[str, Any]:
-    require_tenant_wide(p)
-    current = get_field(rt, p, field_id)
+                 required: bool, applies_to: str = "device") -> dict[str, Any]:
+    current = get_field(rt, p, field_id, applies_to)
+    require_tenant_wide(p, WRITE_PERMISSION[applies_to])
     label = label.strip()
     if not label:
         raise Invalid("a label is needed", field="label")
     clean = _clean_choices(current["type"], choices)
 
     def update(c: Conn) -> None:
-        if current["type"] == "choice" and meta_store.field_value_count(c, p.tenant_id, field_id, clean):
-            raise Conflict("devices hold a choice you removed; change their values first", field="choices")
+        if current["type"] == "choice" and meta_store.field_value_count(c, p.tenant_id, field_id, clean, applies_to):
+            raise Conflict(f"{applies_to}s hold a choice you removed; change their values first", field="choices")
         meta_store.update_field(c, p.tenant_id, field_id, label, json.dumps(clean), required)
 
     rt.db.write(update)
     rt.bus.emit("custom_field.updated", p.tenant_id, actor.as_dict(), object_type="custom_field",
                 object_id=field_id, summary={"key": current["key"], "label": label, "required": required})
-    return get_field(rt, p, field_id)
+    return get_field(rt, p, field_id, applies_to)
 
 
-def delete_field(rt: Runtime, p: Principal, actor: Actor, field_id: int) -> None:
-    require_tenant_wide(p)
-    current = get_field(rt, p, field_id)
+def delete_field(rt: Runtime, p: Principal, actor: Actor, field_id: int, applies_to: str = "device") -> None:
+    current = get_field(rt, p, field_id, applies_to)
+    require_tenant_wide(p, WRITE_PERMISSION[applies_to])
 
     def delete(c: Conn) -> None:
         for group in meta_store.dynamic_groups(c, p.tenant_id):
@@ -151,9 +156,10 @@ def clean_value(definition: dict[str, Any], value: Any) -> str | None:
     return value
 
 
-def clean_values(c: Conn, tenant_id: int, values: dict[str, Any], *, complete: bool) -> dict[int, str | None]:
+def clean_values(c: Conn, tenant_id: int, values: dict[str, Any], *, complete: bool,
+                 applies_to: str = "device") -> dict[int, str | None]:
     """key -> value from a request, as field id -> stored value. complete: every required field must be given."""
-    by_key = {d["key"]: d for d in definitions(c, tenant_id)}
+    by_key = {d["key"]: d for d in definitions(c, tenant_id, applies_to)}
     unknown = sorted(set(values) - set(by_key))
     if unknown:
         raise Invalid(f"no custom field with the key {unknown[0]!r}", field=f"custom_fields.{unknown[0]}")

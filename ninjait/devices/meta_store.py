@@ -9,7 +9,8 @@ from ninjait.core.db import Conn
 
 Row = dict[str, Any]
 GROUP_COLUMNS = "id, tenant_id, name, kind, rules, description, created_by, created_at, updated_at"
-FIELD_COLUMNS = "id, tenant_id, key, label, type, choices, required, created_at"
+FIELD_COLUMNS = "id, tenant_id, key, label, type, choices, required, applies_to, created_at"
+VALUES_TABLE = {"device": "device_custom_values", "ticket": "ticket_custom_values"}
 
 
 def _marks(items: Iterable[Any]) -> str:
@@ -127,9 +128,13 @@ def dynamic_group_ids_of(c: Conn, tenant_id: int, device_id: int) -> set[int]:
 
 # --- custom fields -----------------------------------------------------------------------------------
 
-def list_fields(c: Conn, tenant_id: int) -> list[Row]:
-    return c.all(f"SELECT {FIELD_COLUMNS} FROM custom_field_definitions WHERE tenant_id = ? ORDER BY lower(label)",
-                 (tenant_id,))
+def list_fields(c: Conn, tenant_id: int, applies_to: str | None = "device") -> list[Row]:
+    """The fields of devices or of tickets (None: both, e.g. to check a new key is free)."""
+    if applies_to is None:
+        return c.all(f"SELECT {FIELD_COLUMNS} FROM custom_field_definitions WHERE tenant_id = ? ORDER BY lower(label)",
+                     (tenant_id,))
+    return c.all(f"SELECT {FIELD_COLUMNS} FROM custom_field_definitions WHERE tenant_id = ? AND applies_to = ? "
+                 "ORDER BY lower(label)", (tenant_id, applies_to))
 
 
 def get_field(c: Conn, tenant_id: int, field_id: int) -> Row | None:
@@ -138,9 +143,10 @@ def get_field(c: Conn, tenant_id: int, field_id: int) -> Row | None:
 
 
 def insert_field(c: Conn, tenant_id: int, key: str, label: str, kind: str, choices: str, required: bool,
-                 now: int) -> int:
-    return c.value("INSERT INTO custom_field_definitions (tenant_id, key, label, type, choices, required, created_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id", (tenant_id, key, label, kind, choices, int(required), now))
+                 now: int, applies_to: str = "device") -> int:
+    return c.value("INSERT INTO custom_field_definitions (tenant_id, key, label, type, choices, required, created_at, "
+                   "applies_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                   (tenant_id, key, label, kind, choices, int(required), now, applies_to))
 
 
 def update_field(c: Conn, tenant_id: int, field_id: int, label: str, choices: str, required: bool) -> None:
@@ -152,13 +158,14 @@ def delete_field(c: Conn, tenant_id: int, field_id: int) -> None:
     c.execute("DELETE FROM custom_field_definitions WHERE tenant_id = ? AND id = ?", (tenant_id, field_id))
 
 
-def field_value_count(c: Conn, tenant_id: int, field_id: int, outside: list[str] | None = None) -> int:
-    """Devices with a value for the field (outside: only values not in this list)."""
+def field_value_count(c: Conn, tenant_id: int, field_id: int, outside: list[str] | None = None,
+                      applies_to: str = "device") -> int:
+    """Devices (or tickets) with a value for the field (outside: only values not in this list)."""
     extra, params = "", [tenant_id, field_id]
     if outside is not None:
         extra = f" AND value NOT IN ({_marks(outside) or 'NULL'})"
         params += outside
-    return int(c.value(f"SELECT count(*) FROM device_custom_values WHERE tenant_id = ? AND field_id = ?{extra}",
+    return int(c.value(f"SELECT count(*) FROM {VALUES_TABLE[applies_to]} WHERE tenant_id = ? AND field_id = ?{extra}",
                        params))
 
 
@@ -172,15 +179,17 @@ def custom_values_of(c: Conn, tenant_id: int, device_ids: list[int]) -> dict[int
     return found
 
 
-def set_custom_values(c: Conn, tenant_id: int, device_id: int, values: dict[int, str | None]) -> None:
-    """field id -> value; None removes the value."""
+def set_custom_values(c: Conn, tenant_id: int, object_id: int, values: dict[int, str | None],
+                      applies_to: str = "device") -> None:
+    """field id -> value of a device (or ticket); None removes the value."""
+    table, column = VALUES_TABLE[applies_to], f"{applies_to}_id"
     for field_id, value in values.items():
         if value is None:
-            c.execute("DELETE FROM device_custom_values WHERE device_id = ? AND field_id = ?", (device_id, field_id))
+            c.execute(f"DELETE FROM {table} WHERE {column} = ? AND field_id = ?", (object_id, field_id))
         else:
-            c.execute("INSERT INTO device_custom_values (tenant_id, device_id, field_id, value) VALUES (?, ?, ?, ?) "
-                      "ON CONFLICT (device_id, field_id) DO UPDATE SET value = excluded.value",
-                      (tenant_id, device_id, field_id, value))
+            c.execute(f"INSERT INTO {table} (tenant_id, {column}, field_id, value) VALUES (?, ?, ?, ?) "
+                      f"ON CONFLICT ({column}, field_id) DO UPDATE SET value = excluded.value",
+                      (tenant_id, object_id, field_id, value))
 
 
 def clear_custom_values(c: Conn, tenant_id: int, device_id: int) -> None:

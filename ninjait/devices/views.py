@@ -180,8 +180,8 @@ def _fields_page(request: Req, *, status_code: int = 200, error: str = "", form:
                  ) -> Template:
     p = principal_of(request)
     return page(request, "devices/custom_fields.html", status_code=status_code, active="settings", error=error,
-                fields=fields.list_fields(rt(request), p), form=form or {},
-                can_write=p.organizations_for("devices.write") is None, types=fields.TYPES)
+                fields=fields.list_fields(rt(request), p), form=form or {}, base="/settings/custom-fields",
+                what="device", can_write=p.organizations_for("devices.write") is None, types=fields.TYPES)
 
 
 @get("/settings/custom-fields", opt={"permission": "devices.read"}, include_in_schema=False, sync_to_thread=True)

@@ -82,7 +82,8 @@ def on_resolved(rt: Runtime, event: Event) -> int | None:
         return None
     with rt.db.read() as c:
         current = store.open_for_alert_key(c, tenant_id, f"{alert['rule']}|{alert['device_id']}")
-        resolved = store.first_status_of_type(c, tenant_id, "resolved")
+        resolved = store.first_status_of_type(c, tenant_id, "resolved") or \
+            store.first_status_of_type(c, tenant_id, "closed")
     if current is None or resolved is None:
         return None
     service.add_comment(rt, p, SYSTEM, current["id"], "note", f"Alert {alert['alert_id']} resolved: "

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from ninjait.core.errors import Invalid
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.models import convert
-from ninjait.tickets import alert_tickets, contacts, service, sla_policies
+from ninjait.tickets import alert_tickets, contacts, ical, service, sla_policies
 from ninjait.tickets.models import (
-    Contact, ContactIn, ContactPatch, SlaCalendar, TicketAlertSettings, SlaCalendarIn, SlaPolicy, SlaPolicyIn, Ticket, TicketComment, TicketCommentIn, TicketDetail, TicketIn, TicketPatch,
-    TicketStatus,
+    Contact, ContactIn, ContactPatch, HolidayImport, SlaCalendar, SlaCalendarIn, SlaCalendarPatch, SlaPolicy,
+    SlaPolicyIn, SlaPolicyPatch, Ticket, TicketAlertSettings,
+    TicketComment, TicketCommentIn, TicketDetail, TicketIn, TicketPatch,
 )
 
 Req = Request[Any, Any, Any]
@@ -33,15 +36,16 @@ class TicketController(Controller):
     def index(self, request: Req, view: FromQuery[str] = "", status_id: FromQuery[int | None] = None,
               status_type: FromQuery[str] = "", priority: FromQuery[str] = "",
               organization_id: FromQuery[int | None] = None, assignee_id: FromQuery[int | None] = None,
-              page: FromQuery[int] = 1, per_page: FromQuery[int] = 50, q: FromQuery[str] = "") -> Response[list[Ticket]]:
+              contact_id: FromQuery[int | None] = None, page: FromQuery[int] = 1,
+              per_page: FromQuery[int] = 50, q: FromQuery[str] = "") -> Response[list[Ticket]]:
         """`view`: open (default: neither resolved nor closed), mine, unassigned, all. A status filter lists
         tickets of that status whatever the view. P1 first, then the most recently updated; the total is in
         `X-Total-Count`. `q`: full-text search over number, subject, description and comments (every word, as a
         prefix); then the default view is all, the best match comes first and each ticket has a `snippet`."""
         rows, total = service.list_tickets(rt(request), principal_of(request), view=view, status_id=status_id,
                                            status_type=status_type, priority=priority,
-                                           organization_id=organization_id, assignee_id=assignee_id, page=page,
-                                           per_page=per_page, q=q)
+                                           organization_id=organization_id, assignee_id=assignee_id,
+                                           contact_id=contact_id, page=page, per_page=per_page, q=q)
         return Response(convert(rows, list[Ticket]), headers={"X-Total-Count": str(total)})  # type: ignore[arg-type]
 
     @post("/", opt=WRITE, sync_to_thread=True)
@@ -72,19 +76,15 @@ class TicketController(Controller):
         return convert(row, TicketComment)  # type: ignore[return-value]
 
 
-@get("/api/v1/ticket-statuses", opt=READ, tags=["tickets"], sync_to_thread=True)
-def statuses_index(request: Req) -> list[TicketStatus]:
-    """The tenant's statuses in order, each of a type: new, open, pending (pauses SLA clocks), resolved, closed."""
-    return convert(service.list_statuses(rt(request), principal_of(request)), list[TicketStatus])  # type: ignore[return-value]
-
-
 class ContactController(Controller):
     path = "/api/v1/contacts"
     tags = ["tickets"]
 
     @get("/", opt=READ, sync_to_thread=True)
-    def index(self, request: Req, organization_id: FromQuery[int | None] = None) -> list[Contact]:
-        rows = contacts.list_contacts(rt(request), principal_of(request), organization_id)
+    def index(self, request: Req, organization_id: FromQuery[int | None] = None, q: FromQuery[str] = "") -> list[Contact]:
+        """Contacts of the organizations you can see (of one with `organization_id`; `q` matches name, e-mail or
+        phone); at most 1,000."""
+        rows = contacts.list_contacts(rt(request), principal_of(request), organization_id, q)
         return convert(rows, list[Contact])  # type: ignore[return-value]
 
     @post("/", opt=WRITE, sync_to_thread=True)
@@ -126,6 +126,28 @@ class SlaCalendarController(Controller):
     def show(self, request: Req, calendar_id: FromPath[int]) -> SlaCalendar:
         return convert(sla_policies.get_calendar(rt(request), principal_of(request), calendar_id), SlaCalendar)  # type: ignore[return-value]
 
+    @patch("/{calendar_id:int}", opt=WRITE, sync_to_thread=True)
+    def change(self, request: Req, calendar_id: FromPath[int], data: JSONBody[SlaCalendarPatch]) -> SlaCalendar:
+        """Absent fields stay. Open tickets' clocks follow the new hours at once."""
+        row = sla_policies.update_calendar(rt(request), principal_of(request), actor_of(request), calendar_id,
+                                           msgspec.to_builtins(data))
+        return convert(row, SlaCalendar)  # type: ignore[return-value]
+
+    @post("/{calendar_id:int}/holidays/import", opt=WRITE, status_code=200,
+          request_max_body_size=ical.MAX_BYTES + 1024)
+    async def import_holidays(self, request: Req, calendar_id: FromPath[int], replace: FromQuery[bool] = False,
+                              ) -> HolidayImport:
+        """Body: an iCalendar file (`Content-Type: text/calendar`, UTF-8, up to 2 MiB). Every day its all-day
+        events cover becomes a holiday (fixed-date yearly events for five years); `replace=true` drops the
+        holidays there were. Events whose recurrence is not understood are listed in `skipped`."""
+        try:
+            text = (await request.body()).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise Invalid("the iCalendar file is not UTF-8 text", field="file") from None
+        row = await anyio.to_thread.run_sync(lambda: sla_policies.import_holidays(
+            rt(request), principal_of(request), actor_of(request), calendar_id, text, replace))
+        return convert(row, HolidayImport)  # type: ignore[return-value]
+
     @delete("/{calendar_id:int}", opt=WRITE, sync_to_thread=True, status_code=HTTP_204_NO_CONTENT)
     def remove(self, request: Req, calendar_id: FromPath[int]) -> None:
         """409 while a policy uses it."""
@@ -152,6 +174,14 @@ class SlaPolicyController(Controller):
     def show(self, request: Req, sla_policy_id: FromPath[int]) -> SlaPolicy:
         return convert(sla_policies.get_policy(rt(request), principal_of(request), sla_policy_id), SlaPolicy)  # type: ignore[return-value]
 
+    @patch("/{sla_policy_id:int}", opt=WRITE, sync_to_thread=True)
+    def change(self, request: Req, sla_policy_id: FromPath[int], data: JSONBody[SlaPolicyPatch]) -> SlaPolicy:
+        """Absent fields stay; `organization_id` 0 makes it apply to any organization. Tickets keep their policy
+        and their clocks follow its new targets."""
+        row = sla_policies.update_policy(rt(request), principal_of(request), actor_of(request), sla_policy_id,
+                                         msgspec.to_builtins(data))
+        return convert(row, SlaPolicy)  # type: ignore[return-value]
+
     @delete("/{sla_policy_id:int}", opt=WRITE, sync_to_thread=True, status_code=HTTP_204_NO_CONTENT)
     def remove(self, request: Req, sla_policy_id: FromPath[int]) -> None:
         sla_policies.delete_policy(rt(request), principal_of(request), actor_of(request), sla_policy_id)
@@ -171,4 +201,4 @@ def alert_settings_save(request: Req, data: JSONBody[TicketAlertSettings]) -> Ti
     return convert(row, TicketAlertSettings)  # type: ignore[return-value]
 
 
-route_handlers = [alert_settings_show, alert_settings_save, statuses_index, TicketController, ContactController, SlaCalendarController, SlaPolicyController]
+route_handlers = [alert_settings_show, alert_settings_save, TicketController, ContactController, SlaCalendarController, SlaPolicyController]

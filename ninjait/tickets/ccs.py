@@ -34,7 +34,8 @@ def set_ccs(rt: Runtime, p: Principal, actor: Actor, ticket_id: int, emails: lis
         entries: dict[str, int | None] = {e: None for e in cleaned}
         for contact_id in dict.fromkeys(contact_ids):
             contact = store.contact(c, p.tenant_id, contact_id)
-            if contact is None or contact["organization_id"] != ticket["organization_id"]:
+            if contact is None or not store.contact_in_organization(c, p.tenant_id, contact_id,
+                                                                    ticket["organization_id"]):
                 raise Invalid(f"contact {contact_id} is not a contact of the ticket's organization",
                               field="contact_ids")
             if not contact["email"]:

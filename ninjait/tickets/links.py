@@ -118,11 +118,12 @@ def merge(rt: Runtime, p: Principal, actor: Actor, ticket_id: int, into_id: int,
                           f"this ticket: {what}.", actor.user_id, actor.email, at)
         store.add_comment(c, p.tenant_id, ticket_id, "note", f"Merged into {survivor['number']}.", actor.user_id,
                           actor.email, at)
-        closed = store.first_status_of_type(c, p.tenant_id, "closed")
+        closed = store.first_status_of_type(c, p.tenant_id, "closed") or \
+            store.first_status_of_type(c, p.tenant_id, "resolved")  # statuses are editable: a tenant may lack one
         changes: dict[str, Any] = {"updated_at": at}
         if closed is not None and closed["id"] != source["status_id"]:
             changes.update(status_id=closed["id"], resolved_at=source["resolved_at"] or at,
-                           closed_at=source["closed_at"] or at)
+                           closed_at=(source["closed_at"] or at) if closed["type"] == "closed" else None)
             store.start_pause(c, p.tenant_id, ticket_id, at, closed["name"])
             store.transition(c, p.tenant_id, ticket_id, at, "status", source["status"], closed["name"],
                              actor.user_id, actor.email)

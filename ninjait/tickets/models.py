@@ -70,8 +70,10 @@ class Ticket(Struct):
     closed_at: int | None
     awaiting_reply_since: int | None = None
     sla_policy_id: int | None = None
+    due_at: int | None = None
     sla: list[SlaClock] = []
     snippet: str = ""     # with a full-text query: the best matching passage
+    custom_fields: dict[str, str] = {}  # on the detail only
 
 
 class TicketDetail(Ticket):
@@ -95,6 +97,8 @@ class TicketIn(Struct):
     contact_id: int | None = None
     device_ids: Annotated[list[int], Meta(max_length=50)] = []
     tags: Annotated[list[str], Meta(max_length=20)] = []
+    due_at: int | None = None  # a date promised to the customer, epoch seconds
+    custom_fields: dict[str, str | int | float | None] = {}  # by key: see /api/v1/ticket-fields
 
 
 class TicketPatch(Struct):
@@ -110,6 +114,8 @@ class TicketPatch(Struct):
     contact_id: int | None = None
     device_ids: Annotated[list[int], Meta(max_length=50)] | None = None
     tags: Annotated[list[str], Meta(max_length=20)] | None = None
+    due_at: int | None = None  # 0 clears it
+    custom_fields: dict[str, str | int | float | None] | None = None  # only the keys given change; null clears one
 
 
 class TicketCommentIn(Struct):
@@ -119,33 +125,63 @@ class TicketCommentIn(Struct):
     kind: Literal["reply", "note", "customer"] = "reply"
 
 
+StatusType = Literal["new", "open", "pending", "resolved", "closed"]
+
+
 class TicketStatus(Struct):
     id: int
     name: str
-    type: Literal["new", "open", "pending", "resolved", "closed"]
+    type: StatusType
     position: int
+    pauses_sla: bool
+
+
+class TicketStatusIn(Struct, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(max_length=60)]
+    type: StatusType
+    position: Annotated[int, Meta(ge=0, le=1000)] = 0
+    pauses_sla: bool | None = None
+
+
+class TicketStatusPatch(Struct, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(max_length=60)] | None = None
+    type: StatusType | None = None
+    position: Annotated[int, Meta(ge=0, le=1000)] | None = None
+    pauses_sla: bool | None = None
+
+
+class TicketNumbering(Struct, forbid_unknown_fields=True):
+    prefix: Annotated[str, Meta(max_length=10)]
+    next_number: Annotated[int, Meta(ge=1)] | None = None
 
 
 class Contact(Struct):
     id: int
     organization_id: int
+    organization_ids: list[int]
     name: str
     email: str
     phone: str
+    title: str
     created_at: int
 
 
 class ContactIn(Struct):
     name: Annotated[str, Meta(max_length=200)]
     organization_id: int
+    organization_ids: list[int] = []
     email: Annotated[str, Meta(max_length=254)] = ""
     phone: Annotated[str, Meta(max_length=50)] = ""
+    title: Annotated[str, Meta(max_length=100)] = ""
 
 
 class ContactPatch(Struct):
     name: Annotated[str, Meta(max_length=200)] | None = None
     email: Annotated[str, Meta(max_length=254)] | None = None
     phone: Annotated[str, Meta(max_length=50)] | None = None
+    title: Annotated[str, Meta(max_length=100)] | None = None
+    organization_id: int | None = None
+    organization_ids: list[int] | None = None
 
 
 class SlaCalendar(Struct):
@@ -166,6 +202,20 @@ class SlaCalendarIn(Struct):
     weekly: dict[int, list[list[int]]] = {}
     holidays: list[str] = []
     always_open: bool = False
+
+
+class SlaCalendarPatch(Struct, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(max_length=100)] | None = None
+    timezone: str | None = None
+    weekly: dict[int, list[list[int]]] | None = None
+    holidays: list[str] | None = None
+    always_open: bool | None = None
+
+
+class HolidayImport(Struct):
+    calendar: SlaCalendar
+    added: int
+    skipped: list[str]
 
 
 class SlaPolicy(Struct):
@@ -189,6 +239,17 @@ class SlaPolicyIn(Struct):
     warn_percent: int = 80
     organization_id: int | None = None
     priority: str = ""
+
+
+class SlaPolicyPatch(Struct, forbid_unknown_fields=True):
+    """Absent fields stay; `organization_id` 0 makes the policy apply to any organization."""
+
+    name: Annotated[str, Meta(max_length=100)] | None = None
+    calendar_id: int | None = None
+    targets: dict[str, dict[str, int]] | None = None
+    warn_percent: int | None = None
+    organization_id: int | None = None
+    priority: str | None = None
 
 
 class TicketAlertSettings(Struct):

@@ -13,23 +13,32 @@ status.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from typing import Any
 
 from ninjait.core.errors import Forbidden, Invalid, NotFound
 from ninjait.core.runtime import Runtime
+from ninjait.devices import fields
 from ninjait.identity.principal import Actor, Principal
 from ninjait.tickets import collab_store, search, sla_policies, store
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
 SOURCES = ("web", "alert", "api")
+PEOPLE_SOURCES = ("web", "api")
 COMMENT_KINDS = ("reply", "note", "customer")
 STATUS_TYPES = ("new", "open", "pending", "resolved", "closed")
 DONE_TYPES = ("resolved", "closed")
 # Pending waits on someone else; a resolved or closed ticket that is reopened must not be charged for the time
 # it was done. Both are recorded as pause intervals of the resolution and next-response clocks.
-PAUSING_TYPES = ("pending", "resolved", "closed")
+
+
+def pauses_sla(status: dict[str, Any]) -> bool:
+    """Done statuses always stop the clocks; a pending one unless the tenant turned that off for it."""
+    return status["type"] in DONE_TYPES or (status["type"] == "pending" and bool(status["pauses_sla"]))
+
+
 MAX_SUBJECT, MAX_TEXT, MAX_TAGS, MAX_DEVICES = 200, 20000, 20, 50
 
 
@@ -57,6 +66,19 @@ def _tags(value: Any) -> str:
     if len(tags) > MAX_TAGS or any(len(t) > 40 for t in tags):
         raise Invalid(f"at most {MAX_TAGS} tags of up to 40 characters", field="tags")
     return json.dumps(sorted(set(tags)))
+
+
+def _due(value: Any) -> int | None:
+    """A due time in epoch seconds (None or 0: none)."""
+    if value in (None, 0):
+        return None
+    if not isinstance(value, int) or not 946684800 <= value <= 4102444800:  # 2000 .. 2100
+        raise Invalid("due_at is a time in epoch seconds between 2000 and 2100 (0 clears it)", field="due_at")
+    return value
+
+
+def _stamp(epoch: int | None) -> str:
+    return "" if epoch is None else dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _in_scope(p: Principal, permission: str, organization_id: int) -> bool:
@@ -95,8 +117,7 @@ def _check_assignee(c: Any, p: Principal, assignee_id: int | None, organization_
 def _check_contact(c: Any, tenant_id: int, contact_id: int | None, organization_id: int) -> None:
     if contact_id is None:
         return
-    contact = store.contact(c, tenant_id, contact_id)
-    if contact is None or contact["organization_id"] != organization_id:
+    if not store.contact_in_organization(c, tenant_id, contact_id, organization_id):
         raise Invalid(f"contact {contact_id} is not a contact of the ticket's organization", field="contact_id")
 
 
@@ -127,6 +148,7 @@ def create_ticket(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any],
     if not _in_scope(p, "tickets.write", organization_id):
         raise Invalid(f"no organization {organization_id} you may open tickets for", field="organization_id")
     tags = _tags(data.get("tags"))
+    due_at = _due(data.get("due_at"))
 
     def write(c: Any) -> int:
         if not store.organization_exists(c, p.tenant_id, organization_id):
@@ -146,13 +168,17 @@ def create_ticket(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any],
             "contact_id": data.get("contact_id"), "subject": subject, "description": description,
             "status_id": status["id"], "priority": priority, "category": category,
             "assignee_id": data.get("assignee_id"), "source": source, "tags": tags, "alert_id": alert_id,
-            "created_by": actor.user_id, "created_at": at})
+            "created_by": actor.user_id, "created_at": at, "due_at": due_at})
         store.update(c, p.tenant_id, ticket_id, {
             **_status_stamps(status["type"], None, at),
             "sla_policy_id": store.matching_policy(c, p.tenant_id, organization_id, priority)})
-        if status["type"] in PAUSING_TYPES:
+        if pauses_sla(status):
             store.start_pause(c, p.tenant_id, ticket_id, at, status["name"])
         store.set_devices(c, p.tenant_id, ticket_id, devices)
+        # People must fill the required fields; alerts and schedules open tickets without them.
+        store.set_custom_values(c, p.tenant_id, ticket_id, fields.clean_values(
+            c, p.tenant_id, dict(data.get("custom_fields") or {}), complete=source in PEOPLE_SOURCES,
+            applies_to="ticket"))
         store.transition(c, p.tenant_id, ticket_id, at, "status", "", status["name"], actor.user_id, actor.email)
         return ticket_id
 
@@ -178,6 +204,8 @@ def update_ticket(rt: Runtime, p: Principal, actor: Actor, ticket_id: int, data:
         raise Invalid(f"priority must be one of {', '.join(PRIORITIES)}", field="priority")
     if data.get("tags") is not None:
         changes["tags"] = _tags(data["tags"])
+    if data.get("due_at") is not None:
+        changes["due_at"] = _due(data["due_at"])
 
     def write(c: Any) -> tuple[dict[str, Any], bool]:
         before = _visible(c, p, ticket_id, "tickets.write")
@@ -211,12 +239,18 @@ def update_ticket(rt: Runtime, p: Principal, actor: Actor, ticket_id: int, data:
             changes.update(_status_stamps(status["type"], before, at))
             moves.append(("status", before["status"], status["name"]))
             closed = status["type"] in DONE_TYPES and status["type"] != before["status_type"]
-            if status["type"] in PAUSING_TYPES:
+            if pauses_sla(status):
                 store.start_pause(c, p.tenant_id, ticket_id, at, status["name"])
             else:
                 store.end_pause(c, ticket_id, at)
+        if "due_at" in changes and changes["due_at"] != before["due_at"]:
+            moves.append(("due", *(_stamp(x) for x in (before["due_at"], changes["due_at"]))))
         if data.get("device_ids") is not None:
             store.set_devices(c, p.tenant_id, ticket_id, _check_devices(c, p.tenant_id, org, data["device_ids"]))
+        if data.get("custom_fields"):
+            store.set_custom_values(c, p.tenant_id, ticket_id, fields.clean_values(
+                c, p.tenant_id, dict(data["custom_fields"]), complete=False, applies_to="ticket"))
+            changes["custom_fields"] = sorted(data["custom_fields"])
         changes["updated_at"] = at
         store.update(c, p.tenant_id, ticket_id, changes)
         for field, old, new in moves:
@@ -269,20 +303,27 @@ def get_ticket(rt: Runtime, p: Principal, ticket_id: int) -> dict[str, Any]:
         ticket = _visible(c, p, ticket_id)
         clocks = sla_policies.clocks_by_ticket(c, p.tenant_id, [ticket], time.time())
         return {**_out(ticket), "sla": clocks.get(ticket_id, []), "devices": store.devices(c, p.tenant_id, ticket_id),
+                "custom_fields": store.custom_values(c, p.tenant_id, ticket_id),
                 "comments": store.comments(c, p.tenant_id, ticket_id),
                 "transitions": store.transitions(c, p.tenant_id, ticket_id),
                 **collab_store.detail_extras(c, p.tenant_id, ticket_id, p.organizations_for("tickets.read"))}
 
 
+VIEWS = ("open", "mine", "unassigned", "breaching", "all")
+BREACHING_WITHIN = 4 * 3600  # "breaching soon": a clock due within four hours, warning or breached
+BREACHING_SCAN = 5000
+
+
 def list_tickets(rt: Runtime, p: Principal, *, view: str = "", status_id: int | None = None,
                  status_type: str = "", priority: str = "", organization_id: int | None = None,
-                 assignee_id: int | None = None, page: int = 1, per_page: int = 50,
-                 q: str = "") -> tuple[list[dict[str, Any]], int]:
-    """``view``: open (not resolved or closed), mine (open, assigned to me), unassigned (open), all; without a
-    view: open, or all when searching. ``q``: full-text search (search.py), best match first, with a snippet."""
+                 assignee_id: int | None = None, contact_id: int | None = None, page: int = 1,
+                 per_page: int = 50, q: str = "") -> tuple[list[dict[str, Any]], int]:
+    """``view``: open (not resolved or closed), mine (open, assigned to me), unassigned (open), breaching (open,
+    an SLA clock warning, breached or due within four hours; most urgent first), all; without a view: open, or
+    all when searching. ``q``: full-text search (search.py): best match first, each with a snippet."""
     view = view or ("all" if q.strip() else "open")
-    if view not in ("open", "mine", "unassigned", "all"):
-        raise Invalid("view must be one of open, mine, unassigned, all", field="view")
+    if view not in VIEWS:
+        raise Invalid(f"view must be one of {', '.join(VIEWS)}", field="view")
     if status_type and status_type not in STATUS_TYPES:
         raise Invalid(f"status_type must be one of {', '.join(STATUS_TYPES)}", field="status_type")
     if priority and priority not in PRIORITIES:
@@ -291,15 +332,36 @@ def list_tickets(rt: Runtime, p: Principal, *, view: str = "", status_id: int | 
         raise Invalid("page starts at 1 and per_page is 1 to 500", field="per_page")
     filters = {"open_only": view != "all" and not status_id and not status_type, "unassigned": view == "unassigned",
                "assignee_id": p.user_id if view == "mine" else assignee_id, "status_id": status_id,
-               "status_type": status_type or None, "priority": priority or None, "organization_id": organization_id}
+               "status_type": status_type or None, "priority": priority or None, "organization_id": organization_id,
+               "contact_id": contact_id, "with_sla": view == "breaching"}
+    now = time.time()
     orgs = p.organizations_for("tickets.read")
     with rt.db.read() as c:
-        if q.strip():
+        if view == "breaching":
+            if q.strip():
+                filters["ids"] = list(search.ranked(c, p.tenant_id, orgs, q))
+            rows, _ = store.search(c, p.tenant_id, orgs, filters, BREACHING_SCAN, 0)
+        elif q.strip():
             rows, total = search.page_of(c, p.tenant_id, orgs, q, filters, page, per_page)
         else:
             rows, total = store.search(c, p.tenant_id, orgs, filters, per_page, (page - 1) * per_page)
-        clocks = sla_policies.clocks_by_ticket(c, p.tenant_id, rows, time.time())
-    return [{**_out(r), "sla": clocks.get(r["id"], [])} for r in rows], total
+        clocks = sla_policies.clocks_by_ticket(c, p.tenant_id, rows, now)
+    listed = [{**_out(r), "sla": clocks.get(r["id"], [])} for r in rows]
+    if view == "breaching":
+        urgent = sorted(((u, t) for t in listed if (u := _urgency(t["sla"], now)) is not None), key=lambda x: x[0])
+        total = len(urgent)
+        listed = [t for _, t in urgent[(page - 1) * per_page:page * per_page]]
+    return listed, total
+
+
+def _urgency(clocks: list[dict[str, Any]], now: float) -> tuple[int, float] | None:
+    """Sort key of a ticket for the breaching view (breached first, then the soonest due), or None if calm."""
+    live = [c for c in clocks if c["state"] != "met"]
+    if any(c["state"] == "breached" for c in live):
+        return 0, 0.0
+    due = [c["due_at"] for c in live if c["due_at"] is not None and (c["state"] == "warning" or
+                                                                    c["due_at"] - now <= BREACHING_WITHIN)]
+    return (1, min(due)) if due else None
 
 
 def list_statuses(rt: Runtime, p: Principal) -> list[dict[str, Any]]:

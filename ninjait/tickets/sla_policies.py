@@ -20,10 +20,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ninjait.core.errors import Conflict, Forbidden, Invalid, NotFound
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import SYSTEM, Actor, Principal
-from ninjait.tickets import sla, store
+from ninjait.tickets import ical, sla, store
 
 CLOCKS = ("first_response", "next_response", "resolution")
 PRIORITIES = ("P1", "P2", "P3", "P4")
+MAX_HOLIDAYS = 1000
 
 
 def require_tenant_wide(p: Principal) -> None:
@@ -61,6 +62,8 @@ def _check_calendar(data: dict[str, Any]) -> dict[str, Any]:
                               field="weekly")
         weekly[str(day)] = sorted([int(r[0]), int(r[1])] for r in ranges)
     holidays = []
+    if len(data.get("holidays") or []) > MAX_HOLIDAYS:
+        raise Invalid(f"a calendar keeps at most {MAX_HOLIDAYS} holidays", field="holidays")
     for h in data.get("holidays") or []:
         try:
             holidays.append(dt.date.fromisoformat(str(h)).isoformat())
@@ -93,6 +96,37 @@ def get_calendar(rt: Runtime, p: Principal, calendar_id: int) -> dict[str, Any]:
 def list_calendars(rt: Runtime, p: Principal) -> list[dict[str, Any]]:
     with rt.db.read() as c:
         return [_calendar_out(r) for r in store.calendars(c, p.tenant_id)]
+
+
+def update_calendar(rt: Runtime, p: Principal, actor: Actor, calendar_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    """Fields absent or None stay. Clocks of open tickets follow the new hours at once (they are computed)."""
+    before = get_calendar(rt, p, calendar_id)
+    require_tenant_wide(p)
+    cal = _check_calendar({**before, **{k: v for k, v in data.items() if v is not None}})
+    rt.db.write(lambda c: store.update_calendar(c, p.tenant_id, calendar_id, cal))
+    after = get_calendar(rt, p, calendar_id)
+    rt.bus.emit("sla_calendar.updated", p.tenant_id, actor.as_dict(), object_type="sla_calendar",
+                object_id=calendar_id, summary={"name": cal["name"],
+                                                "changed": sorted(k for k in after if after[k] != before[k])})
+    return after
+
+
+def import_holidays(rt: Runtime, p: Principal, actor: Actor, calendar_id: int, text: str,
+                    replace: bool = False) -> dict[str, Any]:
+    """Add (or with ``replace``, set) the holidays of an iCalendar file; returns the calendar, how many dates were
+    new, and the events not understood."""
+    before = get_calendar(rt, p, calendar_id)
+    require_tenant_wide(p)
+    try:
+        found = ical.holidays(text)
+    except ical.IcalError as exc:
+        raise Invalid(f"the iCalendar file was not read: {exc}", field="file") from None
+    old = set() if replace else set(before["holidays"])
+    dates = sorted(old | {d.isoformat() for d in found.dates})
+    if len(dates) > MAX_HOLIDAYS:
+        raise Invalid(f"a calendar keeps at most {MAX_HOLIDAYS} holidays", field="file")
+    calendar = update_calendar(rt, p, actor, calendar_id, {"holidays": dates})
+    return {"calendar": calendar, "added": len(set(dates) - set(before["holidays"])), "skipped": found.skipped}
 
 
 def delete_calendar(rt: Runtime, p: Principal, actor: Actor, calendar_id: int) -> None:
@@ -142,6 +176,13 @@ def _check_policy(data: dict[str, Any]) -> dict[str, Any]:
             "organization_id": data.get("organization_id"), "priority": priority}
 
 
+def _check_references(c: Any, tenant_id: int, pol: dict[str, Any]) -> None:
+    if store.calendar(c, tenant_id, pol["calendar_id"]) is None:
+        raise Invalid(f"no calendar {pol['calendar_id']} in this tenant", field="calendar_id")
+    if pol["organization_id"] is not None and not store.organization_exists(c, tenant_id, pol["organization_id"]):
+        raise Invalid(f"no organization {pol['organization_id']} in this tenant", field="organization_id")
+
+
 def create_policy(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     """A policy without organization and priority is the tenant default; the most specific match wins for new
     tickets and when a ticket's priority changes."""
@@ -149,10 +190,7 @@ def create_policy(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any])
     pol = _check_policy(data)
 
     def write(c: Any) -> int:
-        if store.calendar(c, p.tenant_id, pol["calendar_id"]) is None:
-            raise Invalid(f"no calendar {pol['calendar_id']} in this tenant", field="calendar_id")
-        if pol["organization_id"] is not None and not store.organization_exists(c, p.tenant_id, pol["organization_id"]):
-            raise Invalid(f"no organization {pol['organization_id']} in this tenant", field="organization_id")
+        _check_references(c, p.tenant_id, pol)
         return store.insert_policy(c, p.tenant_id, pol, int(time.time()))
 
     policy_id = rt.db.write(write)
@@ -172,6 +210,27 @@ def get_policy(rt: Runtime, p: Principal, policy_id: int) -> dict[str, Any]:
 def list_policies(rt: Runtime, p: Principal) -> list[dict[str, Any]]:
     with rt.db.read() as c:
         return [_policy_out(r) for r in store.policies(c, p.tenant_id)]
+
+
+def update_policy(rt: Runtime, p: Principal, actor: Actor, policy_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    """Fields absent or None stay (``organization_id`` 0 makes it any organization). Tickets keep the policy they
+    got; its new targets apply to their clocks at once."""
+    before = get_policy(rt, p, policy_id)
+    require_tenant_wide(p)
+    merged = {**before, **{k: v for k, v in data.items() if v is not None}}
+    if merged.get("organization_id") == 0:
+        merged["organization_id"] = None
+    pol = _check_policy(merged)
+
+    def write(c: Any) -> None:
+        _check_references(c, p.tenant_id, pol)
+        store.update_policy(c, p.tenant_id, policy_id, pol)
+
+    rt.db.write(write)
+    after = get_policy(rt, p, policy_id)
+    rt.bus.emit("sla_policy.updated", p.tenant_id, actor.as_dict(), object_type="sla_policy", object_id=policy_id,
+                summary={"name": pol["name"], "changed": sorted(k for k in after if after[k] != before[k])})
+    return after
 
 
 def delete_policy(rt: Runtime, p: Principal, actor: Actor, policy_id: int) -> None:

@@ -5,19 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from ninjait.core.db import Conn
+from ninjait.devices import meta_store
 
 DEFAULT_STATUSES = (("New", "new"), ("Open", "open"), ("Waiting on customer", "pending"),
                     ("Waiting on vendor", "pending"), ("Resolved", "resolved"), ("Closed", "closed"))
 TICKET_COLUMNS = ("t.id, t.tenant_id, t.number, t.organization_id, t.contact_id, t.subject, t.description, t.status_id, "
                   "t.priority, t.category, t.assignee_id, t.source, t.tags, t.alert_id, t.created_by, t.created_at, "
                   "t.updated_at, t.first_response_at, t.resolved_at, t.closed_at, t.awaiting_reply_since, "
-                  "t.sla_policy_id, t.sla_notified, s.name AS status, "
+                  "t.sla_policy_id, t.sla_notified, t.due_at, s.name AS status, "
                   "s.type AS status_type, o.name AS organization_name, u.name AS assignee_name, "
                   "ct.name AS contact_name")
 TICKET_FROM = ("tickets t JOIN ticket_statuses s ON s.id = t.status_id "
                "LEFT JOIN organizations o ON o.id = t.organization_id LEFT JOIN users u ON u.id = t.assignee_id "
                "LEFT JOIN contacts ct ON ct.id = t.contact_id")
-CONTACT_COLUMNS = "id, tenant_id, organization_id, name, email, phone, created_at"
+CONTACT_COLUMNS = "id, tenant_id, organization_id, name, email, phone, title, created_at"
 
 
 def ensure_statuses(c: Conn, tenant_id: int) -> None:
@@ -25,23 +26,71 @@ def ensure_statuses(c: Conn, tenant_id: int) -> None:
     if c.value("SELECT 1 FROM ticket_statuses WHERE tenant_id = ? LIMIT 1", (tenant_id,)) is not None:
         return
     for position, (name, kind) in enumerate(DEFAULT_STATUSES, start=1):
-        c.execute("INSERT INTO ticket_statuses (tenant_id, name, type, position) VALUES (?, ?, ?, ?) "
-                  "ON CONFLICT (tenant_id, name) DO NOTHING", (tenant_id, name, kind, position))
+        c.execute("INSERT INTO ticket_statuses (tenant_id, name, type, position, pauses_sla) VALUES (?, ?, ?, ?, ?) "
+                  "ON CONFLICT (tenant_id, name) DO NOTHING", (tenant_id, name, kind, position, int(kind == "pending")))
+
+
+STATUS_COLUMNS = "id, name, type, position, pauses_sla"
 
 
 def statuses(c: Conn, tenant_id: int) -> list[dict[str, Any]]:
-    return c.all("SELECT id, name, type, position FROM ticket_statuses WHERE tenant_id = ? ORDER BY position, id",
+    return c.all(f"SELECT {STATUS_COLUMNS} FROM ticket_statuses WHERE tenant_id = ? ORDER BY position, id",
                  (tenant_id,))
 
 
 def status(c: Conn, tenant_id: int, status_id: int) -> dict[str, Any] | None:
-    return c.one("SELECT id, name, type, position FROM ticket_statuses WHERE tenant_id = ? AND id = ?",
+    return c.one(f"SELECT {STATUS_COLUMNS} FROM ticket_statuses WHERE tenant_id = ? AND id = ?",
                  (tenant_id, status_id))
 
 
 def first_status_of_type(c: Conn, tenant_id: int, kind: str) -> dict[str, Any] | None:
-    return c.one("SELECT id, name, type, position FROM ticket_statuses WHERE tenant_id = ? AND type = ? "
+    return c.one(f"SELECT {STATUS_COLUMNS} FROM ticket_statuses WHERE tenant_id = ? AND type = ? "
                  "ORDER BY position, id LIMIT 1", (tenant_id, kind))
+
+
+def insert_status(c: Conn, tenant_id: int, name: str, kind: str, position: int, pauses_sla: bool) -> int:
+    return int(c.value("INSERT INTO ticket_statuses (tenant_id, name, type, position, pauses_sla) "
+                       "VALUES (?, ?, ?, ?, ?) RETURNING id", (tenant_id, name, kind, position, int(pauses_sla))))
+
+
+def update_status(c: Conn, tenant_id: int, status_id: int, name: str, kind: str, position: int,
+                  pauses_sla: bool) -> None:
+    c.execute("UPDATE ticket_statuses SET name = ?, type = ?, position = ?, pauses_sla = ? WHERE tenant_id = ? "
+              "AND id = ?", (name, kind, position, int(pauses_sla), tenant_id, status_id))
+
+
+def delete_status(c: Conn, tenant_id: int, status_id: int) -> None:
+    c.execute("DELETE FROM ticket_statuses WHERE tenant_id = ? AND id = ?", (tenant_id, status_id))
+
+
+def status_name_taken(c: Conn, tenant_id: int, name: str, except_id: int | None = None) -> bool:
+    return c.value("SELECT 1 FROM ticket_statuses WHERE tenant_id = ? AND lower(name) = lower(?) AND id <> ?",
+                   (tenant_id, name, except_id or 0)) is not None
+
+
+def tickets_in_status(c: Conn, tenant_id: int, status_id: int) -> list[int]:
+    return [r["id"] for r in c.all("SELECT id FROM tickets WHERE tenant_id = ? AND status_id = ?",
+                                   (tenant_id, status_id))]
+
+
+def numbering(c: Conn, tenant_id: int) -> dict[str, Any]:
+    c.execute("INSERT INTO ticket_numbering (tenant_id) VALUES (?) ON CONFLICT (tenant_id) DO NOTHING", (tenant_id,))
+    row = c.one("SELECT prefix, next_number FROM ticket_numbering WHERE tenant_id = ?", (tenant_id,))
+    assert row is not None
+    return row
+
+
+def save_numbering(c: Conn, tenant_id: int, prefix: str, next_number: int) -> None:
+    c.execute("UPDATE ticket_numbering SET prefix = ?, next_number = ? WHERE tenant_id = ?",
+              (prefix, next_number, tenant_id))
+
+
+def highest_number(c: Conn, tenant_id: int, prefix: str) -> int:
+    """The highest sequence number a ticket has under this prefix (0: none)."""
+    rows = c.all("SELECT number FROM tickets WHERE tenant_id = ? AND substr(number, 1, ?) = ?",
+                 (tenant_id, len(prefix), prefix))
+    tails = [r["number"][len(prefix):] for r in rows]
+    return max((int(t) for t in tails if t.isdigit()), default=0)
 
 
 def next_number(c: Conn, tenant_id: int) -> str:
@@ -56,16 +105,16 @@ def next_number(c: Conn, tenant_id: int) -> str:
 def insert(c: Conn, t: dict[str, Any]) -> int:
     return int(c.value(
         "INSERT INTO tickets (tenant_id, number, organization_id, contact_id, subject, description, status_id, "
-        "priority, category, assignee_id, source, tags, alert_id, created_by, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "priority, category, assignee_id, source, tags, alert_id, created_by, created_at, updated_at, due_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (t["tenant_id"], t["number"], t["organization_id"], t["contact_id"], t["subject"], t["description"],
          t["status_id"], t["priority"], t["category"], t["assignee_id"], t["source"], t["tags"], t["alert_id"],
-         t["created_by"], t["created_at"], t["created_at"])))
+         t["created_by"], t["created_at"], t["created_at"], t.get("due_at"))))
 
 
 UPDATABLE = ("subject", "description", "status_id", "priority", "category", "assignee_id", "contact_id", "tags",
              "first_response_at", "resolved_at", "closed_at", "updated_at", "awaiting_reply_since", "sla_policy_id",
-             "sla_notified")
+             "sla_notified", "due_at")
 
 
 def update(c: Conn, tenant_id: int, ticket_id: int, changes: dict[str, Any]) -> None:
@@ -115,10 +164,13 @@ def search(c: Conn, tenant_id: int, orgs: frozenset[int] | None, filters: dict[s
         args += filters["ids"]
     if filters.get("unassigned"):
         where.append("t.assignee_id IS NULL")
+    if filters.get("with_sla"):
+        where.append("t.sla_policy_id IS NOT NULL")
     if filters.get("open_only"):
         where.append("s.type NOT IN ('resolved', 'closed')")
     for column, key in (("t.assignee_id", "assignee_id"), ("t.status_id", "status_id"), ("s.type", "status_type"),
-                        ("t.priority", "priority"), ("t.organization_id", "organization_id")):
+                        ("t.priority", "priority"), ("t.organization_id", "organization_id"),
+                        ("t.contact_id", "contact_id")):
         if filters.get(key) is not None:
             where.append(f"{column} = ?")
             args.append(filters[key])
@@ -127,6 +179,17 @@ def search(c: Conn, tenant_id: int, orgs: frozenset[int] | None, filters: dict[s
     rows = c.all(f"SELECT {TICKET_COLUMNS} FROM {TICKET_FROM} WHERE {clause} "
                  "ORDER BY t.priority, t.updated_at DESC, t.id DESC LIMIT ? OFFSET ?", (*args, limit, offset))
     return rows, total
+
+
+def custom_values(c: Conn, tenant_id: int, ticket_id: int) -> dict[str, str]:
+    return {r["key"]: r["value"] for r in c.all(
+        "SELECT f.key, v.value FROM ticket_custom_values v JOIN custom_field_definitions f ON f.id = v.field_id "
+        "WHERE v.tenant_id = ? AND v.ticket_id = ? ORDER BY f.key", (tenant_id, ticket_id))}
+
+
+def set_custom_values(c: Conn, tenant_id: int, ticket_id: int, values: dict[int, str | None]) -> None:
+    """field id -> value; None removes the value."""
+    meta_store.set_custom_values(c, tenant_id, ticket_id, values, applies_to="ticket")
 
 
 def set_devices(c: Conn, tenant_id: int, ticket_id: int, device_ids: list[int]) -> None:
@@ -182,34 +245,79 @@ def organization_exists(c: Conn, tenant_id: int, organization_id: int) -> bool:
 
 
 def contact(c: Conn, tenant_id: int, contact_id: int) -> dict[str, Any] | None:
-    return c.one(f"SELECT {CONTACT_COLUMNS} FROM contacts WHERE tenant_id = ? AND id = ?", (tenant_id, contact_id))
+    row = c.one(f"SELECT {CONTACT_COLUMNS} FROM contacts WHERE tenant_id = ? AND id = ?", (tenant_id, contact_id))
+    if row is not None:
+        row["organization_ids"] = contact_organizations(c, tenant_id, [contact_id]).get(contact_id, [])
+    return row
 
 
-def contacts(c: Conn, tenant_id: int, orgs: frozenset[int] | None, organization_id: int | None) -> list[dict[str, Any]]:
+def contact_organizations(c: Conn, tenant_id: int, contact_ids: list[int]) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    if not contact_ids:
+        return out
+    for row in c.all(f"SELECT contact_id, organization_id FROM contact_organizations WHERE tenant_id = ? "
+                     f"AND contact_id IN ({', '.join('?' for _ in contact_ids)}) ORDER BY organization_id",
+                     (tenant_id, *contact_ids)):
+        out.setdefault(row["contact_id"], []).append(row["organization_id"])
+    return out
+
+
+def contact_in_organization(c: Conn, tenant_id: int, contact_id: int, organization_id: int) -> bool:
+    return c.value("SELECT 1 FROM contact_organizations WHERE tenant_id = ? AND contact_id = ? AND organization_id = ?",
+                   (tenant_id, contact_id, organization_id)) is not None
+
+
+def contacts(c: Conn, tenant_id: int, orgs: frozenset[int] | None, organization_id: int | None,
+             query: str = "") -> list[dict[str, Any]]:
+    """Contacts of any organization in ``orgs`` (None: all), optionally of one organization or matching a text."""
     where, args = ["tenant_id = ?"], [tenant_id]
-    if orgs is not None:
-        if not orgs:
+    for chosen in ([organization_id] if organization_id is not None else None, orgs):
+        if chosen is None:
+            continue
+        if not chosen:
             return []
-        where.append(f"organization_id IN ({', '.join('?' for _ in orgs)})")
-        args += sorted(orgs)
-    if organization_id is not None:
-        where.append("organization_id = ?")
-        args.append(organization_id)
-    return c.all(f"SELECT {CONTACT_COLUMNS} FROM contacts WHERE {' AND '.join(where)} ORDER BY name, id", tuple(args))
+        where.append("id IN (SELECT contact_id FROM contact_organizations WHERE tenant_id = ? AND organization_id IN "
+                     f"({', '.join('?' for _ in chosen)}))")
+        args += [tenant_id, *sorted(chosen)]
+    if query:
+        where.append("(lower(name) LIKE ? OR lower(email) LIKE ? OR lower(phone) LIKE ?)")
+        like = "%" + query.lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
+        args += [like, like, like]
+    rows = c.all(f"SELECT {CONTACT_COLUMNS} FROM contacts WHERE {' AND '.join(where)} ORDER BY name, id LIMIT 1000",
+                 tuple(args))
+    links = contact_organizations(c, tenant_id, [r["id"] for r in rows])
+    return [{**r, "organization_ids": links.get(r["id"], [])} for r in rows]
 
 
-def insert_contact(c: Conn, tenant_id: int, organization_id: int, name: str, email: str, phone: str, at: int) -> int:
-    return int(c.value("INSERT INTO contacts (tenant_id, organization_id, name, email, phone, created_at) "
-                       "VALUES (?, ?, ?, ?, ?, ?) RETURNING id", (tenant_id, organization_id, name, email, phone, at)))
+def insert_contact(c: Conn, tenant_id: int, organization_id: int, fields: dict[str, str], at: int) -> int:
+    return int(c.value("INSERT INTO contacts (tenant_id, organization_id, name, email, phone, title, created_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                       (tenant_id, organization_id, fields["name"], fields["email"], fields["phone"], fields["title"],
+                        at)))
 
 
-def update_contact(c: Conn, tenant_id: int, contact_id: int, name: str, email: str, phone: str) -> None:
-    c.execute("UPDATE contacts SET name = ?, email = ?, phone = ? WHERE tenant_id = ? AND id = ?",
-              (name, email, phone, tenant_id, contact_id))
+def update_contact(c: Conn, tenant_id: int, contact_id: int, fields: dict[str, str]) -> None:
+    c.execute("UPDATE contacts SET name = ?, email = ?, phone = ?, title = ? WHERE tenant_id = ? AND id = ?",
+              (fields["name"], fields["email"], fields["phone"], fields["title"], tenant_id, contact_id))
+
+
+def set_contact_organizations(c: Conn, tenant_id: int, contact_id: int, organization_ids: list[int]) -> None:
+    c.execute("DELETE FROM contact_organizations WHERE tenant_id = ? AND contact_id = ?", (tenant_id, contact_id))
+    c.executemany("INSERT INTO contact_organizations (tenant_id, contact_id, organization_id) VALUES (?, ?, ?)",
+                  [(tenant_id, contact_id, o) for o in organization_ids])
+    c.execute("UPDATE contacts SET organization_id = ? WHERE tenant_id = ? AND id = ?",
+              (organization_ids[0], tenant_id, contact_id))
 
 
 def delete_contact(c: Conn, tenant_id: int, contact_id: int) -> None:
     c.execute("DELETE FROM contacts WHERE tenant_id = ? AND id = ?", (tenant_id, contact_id))
+
+
+def organizations_existing(c: Conn, tenant_id: int, organization_ids: list[int]) -> set[int]:
+    if not organization_ids:
+        return set()
+    return {r["id"] for r in c.all(f"SELECT id FROM organizations WHERE tenant_id = ? AND id IN "
+                                   f"({', '.join('?' for _ in organization_ids)})", (tenant_id, *organization_ids))}
 
 
 # SLA calendars, policies and pauses.
@@ -230,6 +338,12 @@ def insert_calendar(c: Conn, tenant_id: int, cal: dict[str, Any]) -> int:
     return int(c.value("INSERT INTO sla_calendars (tenant_id, name, timezone, weekly, holidays, always_open) "
                        "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                        (tenant_id, cal["name"], cal["timezone"], cal["weekly"], cal["holidays"], cal["always_open"])))
+
+
+def update_calendar(c: Conn, tenant_id: int, calendar_id: int, cal: dict[str, Any]) -> None:
+    c.execute("UPDATE sla_calendars SET name = ?, timezone = ?, weekly = ?, holidays = ?, always_open = ? "
+              "WHERE tenant_id = ? AND id = ?", (cal["name"], cal["timezone"], cal["weekly"], cal["holidays"],
+                                                 cal["always_open"], tenant_id, calendar_id))
 
 
 def calendar_in_use(c: Conn, tenant_id: int, calendar_id: int) -> bool:
@@ -255,6 +369,13 @@ def insert_policy(c: Conn, tenant_id: int, pol: dict[str, Any], at: int) -> int:
         "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (tenant_id, pol["name"], pol["calendar_id"], pol["targets"], pol["warn_percent"], pol["organization_id"],
          pol["priority"], at)))
+
+
+def update_policy(c: Conn, tenant_id: int, policy_id: int, pol: dict[str, Any]) -> None:
+    c.execute("UPDATE sla_policies SET name = ?, calendar_id = ?, targets = ?, warn_percent = ?, organization_id = ?, "
+              "priority = ? WHERE tenant_id = ? AND id = ?",
+              (pol["name"], pol["calendar_id"], pol["targets"], pol["warn_percent"], pol["organization_id"],
+               pol["priority"], tenant_id, policy_id))
 
 
 def delete_policy(c: Conn, tenant_id: int, policy_id: int) -> None:

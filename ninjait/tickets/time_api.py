@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 import msgspec
@@ -10,7 +9,6 @@ from litestar import Request, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from ninjait.core.errors import Forbidden, Invalid
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.models import convert
 from ninjait.tickets import time_entries
@@ -56,14 +54,7 @@ def timesheet(request: Req, from_: Annotated[str, QueryParameter(name="from")] =
               user_id: FromQuery[int | None] = None) -> Timesheet:
     """Your time (or `user_id`'s, with users.read) over `days` days from `from` (YYYY-MM-DD, UTC; default: this
     week's Monday), a total per day."""
-    p = principal_of(request)
-    try:
-        day = dt.date.fromisoformat(from_) if from_ else dt.date.today() - dt.timedelta(days=dt.date.today().weekday())
-    except ValueError:
-        raise Invalid("from is a date like 2026-11-23", field="from") from None
-    if user_id is not None and user_id != p.user_id and not p.can_somewhere("users.read"):
-        raise Forbidden("you need users.read to see another person's timesheet")
-    sheet = time_entries.timesheet(rt(request), p, p.user_id if user_id is None else user_id, day, days)
+    sheet = time_entries.sheet_for(rt(request), principal_of(request), from_[:10], days, user_id)
     return convert(sheet, Timesheet)  # type: ignore[return-value]
 
 

@@ -132,9 +132,12 @@ def timesheet(rt: Runtime, p: Principal, user_id: int | None, day_from: dt.date,
     start = int(dt.datetime.combine(day_from, dt.time(), dt.UTC).timestamp())
     end = start + days * 86400
     at = time.time() if now is None else now
+    columns = ", ".join(f"e.{c.strip()}" for c in COLUMNS.split(","))
     with rt.db.read() as c:
-        rows = c.all(f"SELECT {COLUMNS} FROM time_entries WHERE tenant_id = ? AND user_id = ? AND started_at >= ? "
-                     "AND started_at < ? ORDER BY started_at", (p.tenant_id, user_id, start, end))
+        rows = c.all(f"SELECT {columns}, t.number AS ticket_number, t.subject AS ticket_subject FROM time_entries e "
+                     "JOIN tickets t ON t.id = e.ticket_id WHERE e.tenant_id = ? AND e.user_id = ? "
+                     "AND e.started_at >= ? AND e.started_at < ? ORDER BY e.started_at",
+                     (p.tenant_id, user_id, start, end))
         visible = [r for r in rows if _can_see(c, p, r["ticket_id"])]
     entries = [_out(r, at) for r in visible]
     per_day = {(day_from + dt.timedelta(days=i)).isoformat(): 0 for i in range(days)}
@@ -142,6 +145,19 @@ def timesheet(rt: Runtime, p: Principal, user_id: int | None, day_from: dt.date,
         per_day[dt.datetime.fromtimestamp(e["started_at"], dt.UTC).date().isoformat()] += e["minutes"]
     return {"from": day_from.isoformat(), "days": per_day, "entries": entries,
             "total_minutes": sum(per_day.values()), "billable_minutes": sum(e["minutes"] for e in entries if e["billable"])}
+
+
+def sheet_for(rt: Runtime, p: Principal, day_from: str, days: int, user_id: int | None) -> dict[str, Any]:
+    """The timesheet as asked for from the API or the page: ``day_from`` YYYY-MM-DD ('' = this week's Monday,
+    UTC); another person's needs users.read."""
+    today = dt.datetime.now(dt.UTC).date()
+    try:
+        day = dt.date.fromisoformat(day_from) if day_from else today - dt.timedelta(days=today.weekday())
+    except ValueError:
+        raise Invalid("from is a date like 2026-11-23", field="from") from None
+    if user_id is not None and user_id != p.user_id and not p.can_somewhere("users.read"):
+        raise Forbidden("you need users.read to see another person's timesheet")
+    return timesheet(rt, p, p.user_id if user_id is None else user_id, day, days)
 
 
 def _can_see(c: Any, p: Principal, ticket_id: int) -> bool:

@@ -3,6 +3,7 @@ reply form and status/assignee/priority changes."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -12,6 +13,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from ninjait.core.errors import ServiceError
+from ninjait.devices import fields
 from ninjait.identity import service as identity
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.views import FormData, _back, field
@@ -32,6 +34,18 @@ def rt(request: Req) -> Any:
 
 def _int(text: str) -> int | None:
     return int(text) if text.isdigit() else None
+
+
+def due_from_form(text: str) -> int:
+    """A date input (YYYY-MM-DD) as the end of that day, UTC; '' -> 0 (none). Bad text -> -1, which the
+    service refuses naming the field."""
+    if not text:
+        return 0
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        return -1
+    return int(dt.datetime.combine(day, dt.time(23, 59, 59), dt.UTC).timestamp())
 
 
 def _duration(seconds: float) -> str:
@@ -79,7 +93,7 @@ def tickets_page(request: Req, page_number: Annotated[int, QueryParameter(name="
     now = time.time()
     query = {k: v for k, v in params.items() if v}
     return page(request, "tickets/tickets.html", active="tickets", tickets=rows, total=total, params=params,
-                error=error, badges={t["id"]: sla_badge(t["sla"], now) for t in rows}, page_number=page_number,
+                error=error, now=now, badges={t["id"]: sla_badge(t["sla"], now) for t in rows}, page_number=page_number,
                 pages=max(1, -(-total // PER_PAGE)), link=lambda **changes: "/tickets?" + urlencode({**query, **changes}),
                 can_write=p.can_somewhere("tickets.write"), **_choices(request, p),
                 snippets={t["id"]: search.segments(t.get("snippet_marked", "")) for t in rows},
@@ -89,24 +103,36 @@ def tickets_page(request: Req, page_number: Annotated[int, QueryParameter(name="
 def _new_page(request: Req, *, error: str = "", form: dict[str, Any] | None = None, status_code: int = 200) -> Template:
     p = principal_of(request)
     return page(request, "tickets/new.html", status_code=status_code, active="tickets", error=error, form=form or {},
-                can_assign=p.can_somewhere("tickets.assign"), **_choices(request, p))
+                can_assign=p.can_somewhere("tickets.assign"), contacts=contacts.list_contacts(rt(request), p),
+                ticket_fields=fields.list_fields(rt(request), p, "ticket"),
+                values={k[3:]: v for k, v in (form or {}).items() if k.startswith("cf_")}, **_choices(request, p))
 
 
 @get("/tickets/new", opt=WRITE, include_in_schema=False, sync_to_thread=True)
 def new_ticket_page(request: Req) -> Template:
-    return _new_page(request)
+    """Query parameters prefill the form (from a contact's page: ``contact_id`` and ``organization_id``)."""
+    return _new_page(request, form={k: request.query_params.get(k, "")[:20] for k in ("contact_id", "organization_id")})
 
 
 @post("/tickets", opt=WRITE, include_in_schema=False, sync_to_thread=True)
 def ticket_create(request: Req, data: FormData) -> Response[Any]:
     form = {k: field(data, k, 20001) for k in ("subject", "description", "organization_id", "priority", "assignee_id",
-                                                "category")}
+                                                "category", "contact_id", "due_date")}
+    custom = _custom_from_form(request, data)
+    form.update({f"cf_{k}": v for k, v in custom.items()})
     try:
-        ticket = service.create_ticket(rt(request), principal_of(request), actor_of(request), {
-            **form, "organization_id": _int(form["organization_id"]), "assignee_id": _int(form["assignee_id"])})
+        ticket = service.create_ticket(rt(request), principal_of(request), actor_of(request), {"custom_fields": custom,
+            **form, "organization_id": _int(form["organization_id"]), "assignee_id": _int(form["assignee_id"]),
+            "contact_id": _int(form["contact_id"]), "due_at": due_from_form(form["due_date"])})
     except ServiceError as exc:
         return _new_page(request, error=exc.message, form=form, status_code=exc.status)
     return Redirect(f"/tickets/{ticket['id']}?{urlencode({'msg': 'ticket-created'})}", status_code=303)
+
+
+def _custom_from_form(request: Req, data: dict[str, Any]) -> dict[str, Any]:
+    """The ticket's custom fields from a form's cf_<key> inputs (only those on the form)."""
+    return {d["key"]: field(data, f"cf_{d['key']}", fields.MAX_TEXT + 1)
+            for d in fields.list_fields(rt(request), principal_of(request), "ticket") if f"cf_{d['key']}" in data}
 
 
 def _ticket_page(request: Req, ticket_id: int, *, error: str = "", status_code: int = 200) -> Template:
@@ -118,10 +144,12 @@ def _ticket_page(request: Req, ticket_id: int, *, error: str = "", status_code: 
     return page(request, "tickets/ticket.html", status_code=status_code, active="tickets", ticket=ticket,
                 time=time_entries.for_ticket(rt(request), p, ticket_id), running=mine,
                 work_types=time_entries.WORK_TYPES,
-                timeline=timeline, error=error, badge=sla_badge(ticket["sla"], time.time()),
+                timeline=timeline, error=error, badge=sla_badge(ticket["sla"], time.time()), now=time.time(),
+                due_date=dt.datetime.fromtimestamp(ticket["due_at"], dt.UTC).date().isoformat() if ticket["due_at"] else "",
                 contacts=contacts.list_contacts(rt(request), p, ticket["organization_id"]),
                 can_write=p.can("tickets.write", ticket["organization_id"]),
-                can_assign=p.can("tickets.assign", ticket["organization_id"]), **_choices(request, p))
+                can_assign=p.can("tickets.assign", ticket["organization_id"]),
+                ticket_fields=fields.list_fields(rt(request), p, "ticket"), **_choices(request, p))
 
 
 @get("/tickets/{ticket_id:int}", opt=READ, include_in_schema=False, sync_to_thread=True)
@@ -169,6 +197,18 @@ def stopwatch_stop(request: Req, data: FormData) -> Response[Any]:
     return _back(f"/tickets/{entry['ticket_id']}", "time-logged")
 
 
+@post("/tickets/{ticket_id:int}/fields", opt=WRITE, include_in_schema=False, sync_to_thread=True)
+def ticket_fields(request: Req, ticket_id: FromPath[int], data: FormData) -> Response[Any]:
+    """The ticket's custom fields (empty clears a value)."""
+    try:
+        service.get_ticket(rt(request), principal_of(request), ticket_id)  # 404 first
+        service.update_ticket(rt(request), principal_of(request), actor_of(request), ticket_id,
+                              {"custom_fields": {k: v or None for k, v in _custom_from_form(request, data).items()}})
+    except ServiceError as exc:
+        return _ticket_page(request, ticket_id, error=exc.message, status_code=exc.status)
+    return _back(f"/tickets/{ticket_id}", "ticket-updated")
+
+
 @post("/tickets/{ticket_id:int}", opt=WRITE, include_in_schema=False, sync_to_thread=True)
 def ticket_change(request: Req, ticket_id: FromPath[int], data: FormData) -> Response[Any]:
     """Status, priority and assignee from the detail page ('' assignee: unassigned)."""
@@ -177,12 +217,14 @@ def ticket_change(request: Req, ticket_id: FromPath[int], data: FormData) -> Res
     if "assignee_id" in data:
         assignee = _int(field(data, "assignee_id", 20))
         changes.update(assignee_id=assignee, unassign=assignee is None)
+    if "due_date" in data:
+        changes["due_at"] = due_from_form(field(data, "due_date", 10))
     try:
         service.update_ticket(rt(request), principal_of(request), actor_of(request), ticket_id, changes)
     except ServiceError as exc:
         return _ticket_page(request, ticket_id, error=exc.message, status_code=exc.status)
-    return _back(f"/tickets/{ticket_id}", "ticket-updated")
+    return _back("/tickets/board" if field(data, "back", 10) == "board" else f"/tickets/{ticket_id}", "ticket-updated")
 
 
 route_handlers = [tickets_page, new_ticket_page, ticket_create, ticket_page, ticket_comment, ticket_log_time, ticket_stopwatch,
-                  stopwatch_stop, ticket_change]
+                  stopwatch_stop, ticket_fields, ticket_change]

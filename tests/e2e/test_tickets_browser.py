@@ -1,4 +1,4 @@
-"""A ticket in a real browser: a technician opens one with the form, replies, and closes it."""
+"""A ticket in a real browser: a technician opens one with the form, replies, logs time, and closes it."""
 
 from __future__ import annotations
 
@@ -26,6 +26,11 @@ def test_open_reply_and_close_a_ticket(signed_in_page: Callable[..., Page], worl
     page.get_by_label("Reply").fill("Updated the scanner's SMTP password.")
     page.get_by_role("button", name="Add").click()
     expect(page.get_by_test_id("comment")).to_contain_text("Updated the scanner's SMTP password.")
+
+    page.get_by_label("Minutes").fill("25")
+    page.get_by_label("Note").fill("remote session")
+    page.get_by_role("button", name="Log time").click()
+    expect(page.get_by_test_id("time-total")).to_contain_text("25 min, 25 billable")
 
     page.get_by_label("Status").select_option(label="Closed")
     page.get_by_role("button", name="Save").click()

@@ -84,7 +84,7 @@ def body_for(method: str, path: str) -> dict[str, Any]:
         return {"json": {"other_id": 1}}
     if path.endswith("/ccs") and path.startswith("/api/"):
         return {"json": {"emails": ["intruder@example.com"]}}
-    if path.startswith("/api/v1/custom-fields") and method == "PUT":
+    if path.startswith(("/api/v1/custom-fields", "/api/v1/ticket-fields")) and method == "PUT":
         return {"json": {"label": "Changed by an intruder"}}
     if path.startswith("/api/"):
         return {"json": {"name": "Changed by an intruder"}}  # a field every other object's body accepts
@@ -105,7 +105,7 @@ def test_it_refuses_requests_without_a_session(world_app, method: str, path: str
                       "view_id": 1, "window_id": 1, "policy_id": 1, "rotation_id": 1,
                       "kind": "policies", "item_id": 1, "action_id": 1,
                       "incident_id": 1, "check_id": 1, "rule_id": 1, "entry_id": 1, "ticket_id": 1, "contact_id": 1, "calendar_id": 1,
-                      "sla_policy_id": 1, "linked_id": 1, "attachment_id": 1})
+                      "sla_policy_id": 1, "status_id": 1, "linked_id": 1, "attachment_id": 1})
     with app.client() as client:
         r = client.request(method, url, **body_for(method, path))
     if path.startswith("/api/"):
@@ -135,7 +135,7 @@ def test_read_only_users_cannot_change_anything(world_app, read_only, method: st
                       "view_id": 1, "window_id": 1, "policy_id": 1, "rotation_id": 1,
                       "kind": "policies", "item_id": 1, "action_id": 1,
                       "incident_id": 1, "check_id": 1, "rule_id": 1, "entry_id": 1, "ticket_id": 1, "contact_id": 1, "calendar_id": 1,
-                      "sla_policy_id": 1, "linked_id": 1, "attachment_id": 1})
+                      "sla_policy_id": 1, "status_id": 1, "linked_id": 1, "attachment_id": 1})
     r = read_only.request(method, url, **body_for(method, path))
     assert r.status_code == 403, (method, url, r.status_code, r.text[:200])
 
@@ -180,6 +180,7 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
     calendar = admin.post("/api/v1/sla-calendars", json={"name": "24x7", "always_open": True}).json()
     sla_policy = admin.post("/api/v1/sla-policies", json={"name": "Standard", "calendar_id": calendar["id"],
                                                          "targets": {"P3": {"resolution": 86400}}}).json()
+    status = admin.post("/api/v1/ticket-statuses", json={"name": "Scheduled", "type": "pending"}).json()
     ticket = admin.post("/api/v1/tickets", json={"subject": "Printer", "organization_id": world.orgs["a"],
                                                  "contact_id": contact["id"], "calendar_id": calendar["id"], "sla_policy_id": sla_policy["id"]}).json()
     linked = admin.post("/api/v1/tickets", json={"subject": "Printer toner", "organization_id": world.orgs["a"]}).json()
@@ -194,6 +195,7 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
            "action_id": action["id"], "incident_id": admin.get("/api/v1/incidents").json()[0]["id"],
            "check_id": check["id"], "rule_id": event_rule["id"], "ticket_id": ticket["id"],
            "contact_id": contact["id"], "calendar_id": calendar["id"], "sla_policy_id": sla_policy["id"],
+           "status_id": status["id"],
            "entry_id": admin.post(f"/api/v1/tickets/{ticket['id']}/time-entries", json={"minutes": 10}).json()["id"],
            "linked_id": linked["id"], "attachment_id": attachment["id"]}
     admin.close()
@@ -255,6 +257,7 @@ def test_tenant_a_objects_survived_the_intruder(world_app, objects_of_a) -> None
         assert admin.get(f"/api/v1/sla-calendars/{objects_of_a['calendar_id']}").json()["name"] == "24x7"
         assert admin.get(f"/api/v1/sla-policies/{objects_of_a['sla_policy_id']}").json()["name"] == "Standard"
         assert admin.get(f"/api/v1/tickets/{objects_of_a['ticket_id']}/time-entries").json()["total_minutes"] == 10
+        assert admin.get(f"/api/v1/ticket-statuses/{objects_of_a['status_id']}").json()["name"] == "Scheduled"
         assert [x["id"] for x in ticket["links"]] == [objects_of_a["linked_id"]] and ticket["merged_into"] is None
         assert ticket["ccs"] == []
         assert admin.get(f"/api/v1/ticket-attachments/{objects_of_a['attachment_id']}").content == b"tenant A"

@@ -26,3 +26,9 @@ document.addEventListener("change", function (event) {
     box.checked = all.checked;
   });
 });
+
+// Live updates: mark a connected event stream, so people (and tests) can tell the page is listening.
+document.addEventListener("htmx:sseOpen", function (event) {
+  var source = event.target.closest && event.target.closest("[sse-connect]");
+  if (source) source.setAttribute("data-live", "connected");
+});
