@@ -11,7 +11,7 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import Body, FromPath, FromQuery, JSONBody
 from litestar.response import File
-from litestar.status_codes import HTTP_204_NO_CONTENT, HTTP_413_REQUEST_ENTITY_TOO_LARGE
+from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.models import convert
@@ -20,6 +20,7 @@ from ninjait.tickets.collab_models import (
     Mention, MentionsRead, TicketAttachment, TicketCc, TicketCcsIn, TicketLink, TicketLinkIn, TicketMergeIn,
 )
 from ninjait.tickets.models import TicketDetail
+from ninjait.ui.pages import service_error
 
 Req = Request[Any, Any, Any]
 READ, WRITE = {"permission": "tickets.read"}, {"permission": "tickets.write"}
@@ -71,9 +72,10 @@ class AttachmentUpload:
 
 
 def _too_large(request: Req, exc: Exception) -> Response[Any]:
-    return Response({"status_code": 413, "field": "file", "detail": f"the upload is larger than "
-                     f"{attachments.CEILING_MIB} MiB; the limit is {rt(request).settings.attachment_max_mib} MiB "
-                     "(setting attachment_max_mib)"}, status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    """Past the hard ceiling Litestar stops reading; say why in the words of the smaller limit (JSON or a page)."""
+    return service_error(request, attachments.TooLarge(
+        f"the upload is larger than {attachments.CEILING_MIB} MiB; the limit is "
+        f"{rt(request).settings.attachment_max_mib} MiB (setting attachment_max_mib)", field="file"))
 
 
 UPLOAD_LIMITS: dict[str, Any] = {"request_max_body_size": (attachments.CEILING_MIB + 1) * attachments.MIB,
