@@ -189,6 +189,11 @@ SPECS: tuple[Spec, ...] = (
     Spec("smtp_username", _parse_str, "", "SMTP login name; empty for none."),
     Spec("smtp_password", _parse_str, "", "SMTP password.", secret=True),
     Spec("smtp_from", _parse_str, "ninjait@localhost", "Sender address of outgoing e-mail."),
+    Spec("mail_receiver_port", _parse_int, 0,
+         "Port of the built-in SMTP receiver for inbound ticket e-mail (mailboxes of kind smtp); 0 turns it off. "
+         "Point a mail forward or your MX's relay at it.", minimum=0, maximum=65535),
+    Spec("mail_receiver_host", _parse_str, "127.0.0.1",
+         "Address the built-in SMTP receiver listens on (0.0.0.0 for every interface)."),
     Spec("attachment_max_mib", _parse_int, 20,
          "Largest file (MiB) that may be attached to a ticket or comment.", minimum=1, maximum=100),
     Spec("log_level", _parse_str, "info", "Log level.", choices=("debug", "info", "warning", "error")),
@@ -241,6 +246,8 @@ class Settings:
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_from: str = "ninjait@localhost"
+    mail_receiver_port: int = 0
+    mail_receiver_host: str = "127.0.0.1"
     attachment_max_mib: int = 20
     log_level: str = "info"
     log_format: str = "auto"

@@ -33,10 +33,11 @@ def connect_subscribers(runtime: Runtime) -> None:
     from ninjait.alerts import event_rules
 
     event_rules.subscribe(runtime)
-    from ninjait.tickets import alert_tickets, sla_notify
+    from ninjait.tickets import alert_tickets, mail_out, sla_notify
 
     alert_tickets.subscribe(runtime)
     sla_notify.subscribe(runtime)
+    mail_out.subscribe(runtime)
     from ninjait.tickets import mentions
 
     mentions.subscribe(runtime)
@@ -49,6 +50,7 @@ def load_tasks() -> None:
     import ninjait.identity.tasks  # noqa: F401
     import ninjait.monitoring.checks.tasks  # noqa: F401
     import ninjait.monitoring.tasks  # noqa: F401
+    import ninjait.portal.tasks  # noqa: F401
     import ninjait.tickets.tasks  # noqa: F401
     import ninjait.tickets.collab_tasks  # noqa: F401
 
@@ -57,7 +59,12 @@ def start_loops(runtime: Runtime) -> list[Any]:
     """Loops that must run more often than once a minute (Huey's finest schedule); each has stop()."""
     from ninjait.monitoring.checks.evaluate import Ticker
 
-    return [Ticker(runtime).start()]
+    loops: list[Any] = [Ticker(runtime).start()]
+    if runtime.settings.mail_receiver_port:
+        from ninjait.tickets.mail_receiver import MailReceiver
+
+        loops.append(MailReceiver(runtime).start())
+    return loops
 
 
 def control_handlers(runtime: Runtime) -> dict[str, Any]:

@@ -28,6 +28,14 @@ def send(settings: Settings, to: str, subject: str, body: str, html: str = "") -
     msg.set_content(body)
     if html:
         msg.add_alternative(html, subtype="html")
+    deliver(settings, msg)
+    return msg["Message-ID"]
+
+
+def deliver(settings: Settings, msg: EmailMessage) -> None:
+    """Hand a complete message to the SMTP server. Raises on failure (MailNotConfigured without a server)."""
+    if not settings.smtp_host:
+        raise MailNotConfigured("e-mail is not configured (setting smtp_host)")
     context = ssl.create_default_context()
     if settings.smtp_security == "tls":
         client: smtplib.SMTP = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=30, context=context)
@@ -39,4 +47,3 @@ def send(settings: Settings, to: str, subject: str, body: str, html: str = "") -
         if settings.smtp_username:
             client.login(settings.smtp_username, settings.smtp_password)
         client.send_message(msg)
-    return msg["Message-ID"]

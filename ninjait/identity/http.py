@@ -32,6 +32,7 @@ from ninjait.identity import authn
 from ninjait.identity.principal import Actor, Principal
 
 SESSION_COOKIE = "__Host-ninjait_session"
+PORTAL_COOKIE = "__Host-ninjait_portal"  # contacts in the client portal: never a staff session
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 OPENAPI_PATH = "/api/schema"
 
@@ -50,6 +51,8 @@ class AuthMiddleware:
             state = scope.setdefault("state", {})
             headers = dict(scope.get("headers", ()))
             state.update(await anyio.to_thread.run_sync(self._resolve, headers))
+            if scope["path"].startswith("/portal/"):
+                state["portal"] = await anyio.to_thread.run_sync(self._resolve_portal, headers)
         await self.app(scope, receive, send)
 
     def _resolve(self, headers: dict[bytes, bytes]) -> dict[str, Any]:
@@ -61,6 +64,13 @@ class AuthMiddleware:
         info = authn.lookup_session(self.runtime, token) if token else None
         principal = authn.principal_for_session(self.runtime, info) if info else None
         return {"principal": principal, "session": info, "bearer": False}
+
+
+    def _resolve_portal(self, headers: dict[bytes, bytes]) -> Any:
+        from ninjait.portal import accounts
+
+        token = _cookie(headers.get(b"cookie", b"").decode("latin-1"), PORTAL_COOKIE)
+        return accounts.user_for_session(self.runtime, token) if token else None
 
 
 def _cookie(header: str, name: str) -> str:
@@ -95,7 +105,8 @@ def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
 
 
 def _declared(opt: dict[str, Any]) -> bool:
-    return bool(opt.get("public") or opt.get("stage") or opt.get("authenticated") or opt.get("permission"))
+    return bool(opt.get("public") or opt.get("stage") or opt.get("authenticated") or opt.get("permission")
+                or opt.get("portal"))
 
 
 def check_declarations(app: Litestar) -> None:
@@ -146,6 +157,14 @@ async def access_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: 
             if origin and origin != f"{connection.url.scheme}://{connection.headers.get('host', '')}":
                 raise HTTPException(status_code=403, detail="cross-origin request refused")
         return
+    if opt.get("portal"):
+        # A contact signed in to this tenant's portal; staff sessions do not count here.
+        user = state.get("portal")
+        if user is None or connection.path_params.get("slug", user.tenant_slug) != user.tenant_slug:
+            raise LoginRequired(detail="sign in to the portal first")
+        if unsafe:
+            _check_csrf(connection, user.csrf_token, await _form_token(connection))
+        return
     if opt.get("stage"):
         # stage="any": every session, whatever is still due (signing out must work from every page).
         if session is None or (opt["stage"] != "any" and session.stage not in (opt["stage"], "full")):
@@ -164,5 +183,7 @@ async def access_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: 
 
 
 def login_redirect_target(path: str, query: str) -> str:
+    if path.startswith("/portal/"):
+        return f"/portal/{quote(path.split('/')[2], safe='')}/login"
     target = path + (f"?{query}" if query else "")
     return "/login?next=" + quote(target, safe="")

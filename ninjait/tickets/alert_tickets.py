@@ -19,12 +19,7 @@ from ninjait.tickets import service, store
 
 SEVERITIES = ("info", "warning", "critical")
 PRIORITY_OF = {"critical": "P1", "warning": "P2", "info": "P3"}
-TICKET_PERMISSIONS = frozenset({"tickets.read", "tickets.write", "tickets.assign"})
-
-
-def _system(tenant_id: int) -> Principal:
-    return Principal(user_id=0, tenant_id=tenant_id, email="system", name="system", is_super_admin=False,
-                     everywhere=TICKET_PERMISSIONS)
+_system = service.system_principal
 
 
 def get_settings(rt: Runtime, p: Principal) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from ninjait.core.errors import ServiceError
 from ninjait.identity import service as identity
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.views import FormData, _back, field, values
+from ninjait.portal import accounts
 from ninjait.tickets import contacts, service
 from ninjait.ui.pages import page
 
@@ -75,7 +76,8 @@ def _contact_page(request: Req, contact_id: int, *, error: str = "", status_code
     return page(request, "tickets/contact.html", status_code=status_code, active="tickets", contact=contact,
                 tickets=tickets, orgs=_orgs(request, p), error=error,
                 can_write=any(p.can("tickets.write", o) for o in contact["organization_ids"]),
-                can_move=p.organizations_for("tickets.write") is None and p.can("tickets.write"))
+                can_move=p.organizations_for("tickets.write") is None and p.can("tickets.write"),
+                portal=accounts.get_access(rt(request), p, contact_id))
 
 
 @get("/contacts/{contact_id:int}", opt=READ, include_in_schema=False, sync_to_thread=True)

@@ -76,7 +76,22 @@ class Ticket(Struct):
     custom_fields: dict[str, str] = {}  # on the detail only
 
 
+class TicketEmail(Struct):
+    """An e-mail the ticket sent (a public reply to the requester): queued, sent or failed."""
+
+    id: int
+    comment_id: int | None
+    recipients: list[str]
+    message_id: str
+    status: str
+    attempts: int
+    last_error: str
+    created_at: int
+    sent_at: int | None
+
+
 class TicketDetail(Ticket):
+    emails: list[TicketEmail] = []
     devices: list[TicketDevice] = []
     comments: list[TicketComment] = []
     transitions: list[TicketTransition] = []

@@ -25,13 +25,22 @@ from ninjait.identity.principal import Actor, Principal
 from ninjait.tickets import collab_store, search, sla_policies, store
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
-SOURCES = ("web", "alert", "api")
+SOURCES = ("web", "alert", "api", "email", "portal")
 PEOPLE_SOURCES = ("web", "api")
 COMMENT_KINDS = ("reply", "note", "customer")
 STATUS_TYPES = ("new", "open", "pending", "resolved", "closed")
 DONE_TYPES = ("resolved", "closed")
 # Pending waits on someone else; a resolved or closed ticket that is reopened must not be charged for the time
 # it was done. Both are recorded as pause intervals of the resolution and next-response clocks.
+
+
+SYSTEM_PERMISSIONS = frozenset({"tickets.read", "tickets.write", "tickets.assign"})
+
+
+def system_principal(tenant_id: int) -> Principal:
+    """Who the appliance acts as when alerts, e-mail or schedules open and change a tenant's tickets."""
+    return Principal(user_id=0, tenant_id=tenant_id, email="system", name="system", is_super_admin=False,
+                     everywhere=SYSTEM_PERMISSIONS)
 
 
 def pauses_sla(status: dict[str, Any]) -> bool:
@@ -304,6 +313,7 @@ def get_ticket(rt: Runtime, p: Principal, ticket_id: int) -> dict[str, Any]:
         clocks = sla_policies.clocks_by_ticket(c, p.tenant_id, [ticket], time.time())
         return {**_out(ticket), "sla": clocks.get(ticket_id, []), "devices": store.devices(c, p.tenant_id, ticket_id),
                 "custom_fields": store.custom_values(c, p.tenant_id, ticket_id),
+                "emails": store.outbound_mail(c, p.tenant_id, ticket_id),
                 "comments": store.comments(c, p.tenant_id, ticket_id),
                 "transitions": store.transitions(c, p.tenant_id, ticket_id),
                 **collab_store.detail_extras(c, p.tenant_id, ticket_id, p.organizations_for("tickets.read"))}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ninjait.core.db import Conn
@@ -192,6 +193,12 @@ def set_custom_values(c: Conn, tenant_id: int, ticket_id: int, values: dict[int,
     meta_store.set_custom_values(c, tenant_id, ticket_id, values, applies_to="ticket")
 
 
+def outbound_mail(c: Conn, tenant_id: int, ticket_id: int) -> list[dict[str, Any]]:
+    rows = c.all("SELECT id, comment_id, recipients, message_id, status, attempts, last_error, created_at, sent_at "
+                 "FROM ticket_mail_outbox WHERE tenant_id = ? AND ticket_id = ? ORDER BY id", (tenant_id, ticket_id))
+    return [{**r, "recipients": json.loads(r["recipients"])} for r in rows]
+
+
 def set_devices(c: Conn, tenant_id: int, ticket_id: int, device_ids: list[int]) -> None:
     c.execute("DELETE FROM ticket_devices WHERE tenant_id = ? AND ticket_id = ?", (tenant_id, ticket_id))
     c.executemany("INSERT INTO ticket_devices (tenant_id, ticket_id, device_id) VALUES (?, ?, ?)",
@@ -249,6 +256,26 @@ def contact(c: Conn, tenant_id: int, contact_id: int) -> dict[str, Any] | None:
     if row is not None:
         row["organization_ids"] = contact_organizations(c, tenant_id, [contact_id]).get(contact_id, [])
     return row
+
+
+def contact_by_email(c: Conn, tenant_id: int, email: str) -> dict[str, Any] | None:
+    row = c.one(f"SELECT {CONTACT_COLUMNS} FROM contacts WHERE tenant_id = ? AND email = ? ORDER BY id LIMIT 1",
+                (tenant_id, email.lower()))
+    if row is not None:
+        row["organization_ids"] = contact_organizations(c, tenant_id, [row["id"]]).get(row["id"], [])
+    return row
+
+
+def participants(c: Conn, tenant_id: int, ticket_id: int) -> set[str]:
+    """The addresses that may add to a ticket by e-mail: its requester's."""
+    email = c.value("SELECT ct.email FROM tickets t JOIN contacts ct ON ct.id = t.contact_id "
+                    "WHERE t.tenant_id = ? AND t.id = ?", (tenant_id, ticket_id))
+    return {email} if email else set()
+
+
+def staff_user(c: Conn, tenant_id: int, email: str) -> dict[str, Any] | None:
+    return c.one("SELECT id, name, email FROM users WHERE tenant_id = ? AND email = ? AND disabled = 0",
+                 (tenant_id, email.lower()))
 
 
 def contact_organizations(c: Conn, tenant_id: int, contact_ids: list[int]) -> dict[int, list[int]]:

@@ -84,6 +84,8 @@ def body_for(method: str, path: str) -> dict[str, Any]:
         return {"json": {"other_id": 1}}
     if path.endswith("/ccs") and path.startswith("/api/"):
         return {"json": {"emails": ["intruder@example.com"]}}
+    if path.endswith("/portal") and path.startswith("/api/") and method == "PUT":
+        return {"json": {"enabled": False}}
     if path.startswith(("/api/v1/custom-fields", "/api/v1/ticket-fields")) and method == "PUT":
         return {"json": {"label": "Changed by an intruder"}}
     if path.startswith("/api/"):
@@ -105,7 +107,8 @@ def test_it_refuses_requests_without_a_session(world_app, method: str, path: str
                       "view_id": 1, "window_id": 1, "policy_id": 1, "rotation_id": 1,
                       "kind": "policies", "item_id": 1, "action_id": 1,
                       "incident_id": 1, "check_id": 1, "rule_id": 1, "entry_id": 1, "ticket_id": 1, "contact_id": 1, "calendar_id": 1,
-                      "sla_policy_id": 1, "status_id": 1, "linked_id": 1, "attachment_id": 1})
+                      "sla_policy_id": 1, "status_id": 1, "mailbox_id": 1, "domain": "customer-a.test",
+                      "slug": "msp-a", "linked_id": 1, "attachment_id": 1})
     with app.client() as client:
         r = client.request(method, url, **body_for(method, path))
     if path.startswith("/api/"):
@@ -113,7 +116,8 @@ def test_it_refuses_requests_without_a_session(world_app, method: str, path: str
     else:
         assert r.status_code in (303, 401), (method, url, r.status_code)
         if r.status_code == 303:
-            assert r.headers["location"].startswith("/login?next=")
+            login = "/portal/msp-a/login" if path.startswith("/portal/") else "/login?next="
+            assert r.headers["location"].startswith(login)
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +139,8 @@ def test_read_only_users_cannot_change_anything(world_app, read_only, method: st
                       "view_id": 1, "window_id": 1, "policy_id": 1, "rotation_id": 1,
                       "kind": "policies", "item_id": 1, "action_id": 1,
                       "incident_id": 1, "check_id": 1, "rule_id": 1, "entry_id": 1, "ticket_id": 1, "contact_id": 1, "calendar_id": 1,
-                      "sla_policy_id": 1, "status_id": 1, "linked_id": 1, "attachment_id": 1})
+                      "sla_policy_id": 1, "status_id": 1, "mailbox_id": 1, "domain": "customer-a.test",
+                      "slug": "msp-a", "linked_id": 1, "attachment_id": 1})
     r = read_only.request(method, url, **body_for(method, path))
     assert r.status_code == 403, (method, url, r.status_code, r.text[:200])
 
@@ -181,6 +186,9 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
     sla_policy = admin.post("/api/v1/sla-policies", json={"name": "Standard", "calendar_id": calendar["id"],
                                                          "targets": {"P3": {"resolution": 86400}}}).json()
     status = admin.post("/api/v1/ticket-statuses", json={"name": "Scheduled", "type": "pending"}).json()
+    mailbox = admin.post("/api/v1/mailboxes", json={"name": "Support", "address": "support@msp-a.test", "kind": "smtp",
+                                                    "organization_id": world.orgs["a"]}).json()
+    admin.put("/api/v1/mail-domains", json={"domain": "customer-a.test", "organization_id": world.orgs["a"]})
     ticket = admin.post("/api/v1/tickets", json={"subject": "Printer", "organization_id": world.orgs["a"],
                                                  "contact_id": contact["id"], "calendar_id": calendar["id"], "sla_policy_id": sla_policy["id"]}).json()
     linked = admin.post("/api/v1/tickets", json={"subject": "Printer toner", "organization_id": world.orgs["a"]}).json()
@@ -195,7 +203,7 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
            "action_id": action["id"], "incident_id": admin.get("/api/v1/incidents").json()[0]["id"],
            "check_id": check["id"], "rule_id": event_rule["id"], "ticket_id": ticket["id"],
            "contact_id": contact["id"], "calendar_id": calendar["id"], "sla_policy_id": sla_policy["id"],
-           "status_id": status["id"],
+           "status_id": status["id"], "mailbox_id": mailbox["id"], "domain": "customer-a.test", "slug": "msp-a",
            "entry_id": admin.post(f"/api/v1/tickets/{ticket['id']}/time-entries", json={"minutes": 10}).json()["id"],
            "linked_id": linked["id"], "attachment_id": attachment["id"]}
     admin.close()
@@ -209,7 +217,10 @@ def intruder(world_app):  # type: ignore[no-untyped-def]
     browser.close()
 
 
-OBJECT_ROUTES = [(m, p, o.get("permission") in APPLIANCE_WIDE) for m, p, o in PROTECTED if PARAM.search(p)]
+OBJECT_ROUTES = [(m, p, o.get("permission") in APPLIANCE_WIDE) for m, p, o in PROTECTED
+                 if PARAM.search(p) and not o.get("portal")]
+PORTAL_ROUTES = [(m, p) for m, p, o in PROTECTED if o.get("portal")]
+STAFF_ROUTES = [(m, p) for m, p, o in PROTECTED if not o.get("portal")]
 
 
 @pytest.mark.parametrize(("method", "path", "appliance_wide"), OBJECT_ROUTES)
@@ -258,8 +269,74 @@ def test_tenant_a_objects_survived_the_intruder(world_app, objects_of_a) -> None
         assert admin.get(f"/api/v1/sla-policies/{objects_of_a['sla_policy_id']}").json()["name"] == "Standard"
         assert admin.get(f"/api/v1/tickets/{objects_of_a['ticket_id']}/time-entries").json()["total_minutes"] == 10
         assert admin.get(f"/api/v1/ticket-statuses/{objects_of_a['status_id']}").json()["name"] == "Scheduled"
+        assert admin.get(f"/api/v1/mailboxes/{objects_of_a['mailbox_id']}").json()["address"] == "support@msp-a.test"
+        assert admin.get("/api/v1/mail-domains").json() == [{"domain": "customer-a.test",
+                                                            "organization_id": objects_of_a["org_id"]}]
         assert [x["id"] for x in ticket["links"]] == [objects_of_a["linked_id"]] and ticket["merged_into"] is None
         assert ticket["ccs"] == []
         assert admin.get(f"/api/v1/ticket-attachments/{objects_of_a['attachment_id']}").content == b"tenant A"
     finally:
         admin.close()
+
+
+def _portal_client(app, world, tenant: str):  # type: ignore[no-untyped-def]
+    """A contact of `tenant`'s first organization signed in to that tenant's portal (cookie session)."""
+    admin = Browser(app).login(world.people[f"{tenant}-organizationadmin"])
+    try:
+        contact = admin.post("/api/v1/contacts", json={"name": "Portal Pat", "email": f"pat@customer-{tenant}.test",
+                                                      "organization_id": world.orgs[tenant]}).json()
+        r = admin.put(f"/api/v1/contacts/{contact['id']}/portal", json={"enabled": True, "sees_organization": True,
+                                                                        "password": "Portal-Pass-2026-long"})
+        assert r.status_code == 200, r.text
+    finally:
+        admin.close()
+    client = app.client(follow_redirects=False)
+    r = client.post(f"/portal/msp-{tenant}/login", data={"email": f"pat@customer-{tenant}.test",
+                                                          "password": "Portal-Pass-2026-long"})
+    assert r.status_code == 303 and r.headers["location"] == f"/portal/msp-{tenant}", r.text[:300]
+    assert client.get(f"/portal/msp-{tenant}").status_code == 200
+    return client
+
+
+@pytest.fixture(scope="module")
+def portal_a(world_app):  # type: ignore[no-untyped-def]
+    app, world = world_app
+    client = _portal_client(app, world, "a")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def portal_b(world_app):  # type: ignore[no-untyped-def]
+    app, world = world_app
+    client = _portal_client(app, world, "b")
+    yield client
+    client.close()
+
+
+@pytest.mark.parametrize(("method", "path"), STAFF_ROUTES)
+def test_a_portal_contact_reaches_no_staff_route(world_app, objects_of_a, portal_a, method: str, path: str) -> None:  # type: ignore[no-untyped-def]
+    r = portal_a.request(method, fill(path, objects_of_a), **body_for(method, path))
+    if path.startswith("/api/"):
+        assert r.status_code == 401, (method, path, r.status_code)
+    else:
+        assert r.status_code in (303, 401), (method, path, r.status_code)
+        assert r.status_code == 401 or r.headers["location"].startswith("/login?next="), (method, path)
+
+
+@pytest.mark.parametrize(("method", "path"), PORTAL_ROUTES)
+def test_another_tenants_portal_contact_gets_nothing(world_app, objects_of_a, portal_b, method: str, path: str) -> None:  # type: ignore[no-untyped-def]
+    """Tenant B's contact asking for tenant A's portal (and its tickets): back to A's sign-in page."""
+    r = portal_b.request(method, fill(path, objects_of_a), **body_for(method, path))
+    assert r.status_code == 303 and r.headers["location"] == "/portal/msp-a/login", (method, path, r.status_code)
+
+
+@pytest.mark.parametrize(("method", "path"), PORTAL_ROUTES)
+def test_a_staff_session_opens_no_portal_page(world_app, objects_of_a, method: str, path: str) -> None:  # type: ignore[no-untyped-def]
+    app, world = world_app
+    staff = Browser(app).login(world.people["a-organizationadmin"])
+    try:
+        r = staff.request(method, fill(path, objects_of_a), **body_for(method, path))
+    finally:
+        staff.close()
+    assert r.status_code == 303 and r.headers["location"] == "/portal/msp-a/login", (method, path, r.status_code)
