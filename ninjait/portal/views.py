@@ -15,7 +15,7 @@ from ninjait.identity.http import PORTAL_COOKIE, client_ip
 from ninjait.identity.views import FormData, field
 from ninjait.portal import accounts, service
 from ninjait.portal.accounts import PortalUser
-from ninjait.tickets import service as tickets
+from ninjait.tickets import kb, service as tickets
 
 Req = Request[Any, Any, Any]
 PUBLIC, PORTAL = {"public": True}, {"portal": True}
@@ -158,5 +158,28 @@ def ticket_reply(request: Req, slug: FromPath[str], ticket_id: FromPath[int], da
     return Redirect(f"/portal/{slug}/tickets/{ticket_id}?msg=replied", status_code=303)
 
 
+@get("/portal/{slug:str}/kb", opt=PORTAL, include_in_schema=False, sync_to_thread=True)
+def kb_page(request: Req, slug: FromPath[str]) -> Template:
+    """Public articles of the knowledge base, searched in full text."""
+    q = request.query_params.get("q", "")[:200]
+    return _page(request, slug, "portal/kb.html", q=q,
+                 articles=kb.search(rt(request), user_of(request).tenant_id, q, public_only=True))
+
+
+@get("/portal/{slug:str}/kb/{article_id:int}", opt=PORTAL, include_in_schema=False, sync_to_thread=True)
+def kb_article(request: Req, slug: FromPath[str], article_id: FromPath[int]) -> Template:
+    return _page(request, slug, "portal/kb_article.html",
+                 article=kb.public_article(rt(request), user_of(request).tenant_id, article_id))
+
+
+@get("/portal/{slug:str}/kb/suggest", opt=PORTAL, include_in_schema=False, sync_to_thread=True)
+def kb_suggest(request: Req, slug: FromPath[str]) -> Template:
+    """Articles that may already answer what the contact is typing as a new ticket's subject (htmx fragment)."""
+    subject = request.query_params.get("subject", "")[:200]
+    rows = kb.search(rt(request), user_of(request).tenant_id, subject, public_only=True, any_word=True, limit=5) \
+        if kb.words(subject) else []
+    return Template(template_name="portal/_suggestions.html", context={"articles": rows, "slug": slug})
+
+
 route_handlers = [theme, login_page, login, request_link, link_page, link_login, logout, home, new_page, create,
-                  ticket_page, ticket_reply]
+                  ticket_page, ticket_reply, kb_page, kb_article, kb_suggest]

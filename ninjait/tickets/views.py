@@ -17,7 +17,7 @@ from ninjait.devices import fields
 from ninjait.identity import service as identity
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.views import FormData, _back, field
-from ninjait.tickets import contacts, mentions, search, service, time_entries
+from ninjait.tickets import contacts, kb, mentions, search, service, time_entries
 from ninjait.ui import nav
 from ninjait.ui.pages import page
 
@@ -149,7 +149,8 @@ def _ticket_page(request: Req, ticket_id: int, *, error: str = "", status_code: 
                 contacts=contacts.list_contacts(rt(request), p, ticket["organization_id"]),
                 can_write=p.can("tickets.write", ticket["organization_id"]),
                 can_assign=p.can("tickets.assign", ticket["organization_id"]),
-                ticket_fields=fields.list_fields(rt(request), p, "ticket"), **_choices(request, p))
+                ticket_fields=fields.list_fields(rt(request), p, "ticket"),
+                articles=kb.ticket_articles(rt(request), p, ticket_id), **_choices(request, p))
 
 
 @get("/tickets/{ticket_id:int}", opt=READ, include_in_schema=False, sync_to_thread=True)

@@ -84,6 +84,10 @@ def body_for(method: str, path: str) -> dict[str, Any]:
         return {"json": {"other_id": 1}}
     if path.endswith("/ccs") and path.startswith("/api/"):
         return {"json": {"emails": ["intruder@example.com"]}}
+    if path.startswith("/api/v1/kb/articles") and method == "PATCH":
+        return {"json": {"title": "Changed by an intruder"}}
+    if path.endswith("/articles") and method == "POST":
+        return {"json": {"article_id": 1}}
     if path.endswith("/portal") and path.startswith("/api/") and method == "PUT":
         return {"json": {"enabled": False}}
     if path.startswith(("/api/v1/custom-fields", "/api/v1/ticket-fields")) and method == "PUT":
@@ -108,7 +112,7 @@ def test_it_refuses_requests_without_a_session(world_app, method: str, path: str
                       "kind": "policies", "item_id": 1, "action_id": 1,
                       "incident_id": 1, "check_id": 1, "rule_id": 1, "entry_id": 1, "ticket_id": 1, "contact_id": 1, "calendar_id": 1,
                       "sla_policy_id": 1, "status_id": 1, "mailbox_id": 1, "domain": "customer-a.test",
-                      "slug": "msp-a", "linked_id": 1, "attachment_id": 1})
+                      "slug": "msp-a", "article_id": 1, "category_id": 1, "linked_id": 1, "attachment_id": 1})
     with app.client() as client:
         r = client.request(method, url, **body_for(method, path))
     if path.startswith("/api/"):
@@ -140,7 +144,7 @@ def test_read_only_users_cannot_change_anything(world_app, read_only, method: st
                       "kind": "policies", "item_id": 1, "action_id": 1,
                       "incident_id": 1, "check_id": 1, "rule_id": 1, "entry_id": 1, "ticket_id": 1, "contact_id": 1, "calendar_id": 1,
                       "sla_policy_id": 1, "status_id": 1, "mailbox_id": 1, "domain": "customer-a.test",
-                      "slug": "msp-a", "linked_id": 1, "attachment_id": 1})
+                      "slug": "msp-a", "article_id": 1, "category_id": 1, "linked_id": 1, "attachment_id": 1})
     r = read_only.request(method, url, **body_for(method, path))
     assert r.status_code == 403, (method, url, r.status_code, r.text[:200])
 
@@ -189,6 +193,9 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
     mailbox = admin.post("/api/v1/mailboxes", json={"name": "Support", "address": "support@msp-a.test", "kind": "smtp",
                                                     "organization_id": world.orgs["a"]}).json()
     admin.put("/api/v1/mail-domains", json={"domain": "customer-a.test", "organization_id": world.orgs["a"]})
+    kb_category = admin.post("/api/v1/kb/categories", json={"name": "How-to"}).json()
+    article = admin.post("/api/v1/kb/articles", json={"title": "Reset a password", "visibility": "public",
+                                                      "category_id": kb_category["id"]}).json()
     ticket = admin.post("/api/v1/tickets", json={"subject": "Printer", "organization_id": world.orgs["a"],
                                                  "contact_id": contact["id"], "calendar_id": calendar["id"], "sla_policy_id": sla_policy["id"]}).json()
     linked = admin.post("/api/v1/tickets", json={"subject": "Printer toner", "organization_id": world.orgs["a"]}).json()
@@ -204,6 +211,7 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
            "check_id": check["id"], "rule_id": event_rule["id"], "ticket_id": ticket["id"],
            "contact_id": contact["id"], "calendar_id": calendar["id"], "sla_policy_id": sla_policy["id"],
            "status_id": status["id"], "mailbox_id": mailbox["id"], "domain": "customer-a.test", "slug": "msp-a",
+           "article_id": article["id"], "category_id": kb_category["id"],
            "entry_id": admin.post(f"/api/v1/tickets/{ticket['id']}/time-entries", json={"minutes": 10}).json()["id"],
            "linked_id": linked["id"], "attachment_id": attachment["id"]}
     admin.close()
@@ -270,6 +278,8 @@ def test_tenant_a_objects_survived_the_intruder(world_app, objects_of_a) -> None
         assert admin.get(f"/api/v1/tickets/{objects_of_a['ticket_id']}/time-entries").json()["total_minutes"] == 10
         assert admin.get(f"/api/v1/ticket-statuses/{objects_of_a['status_id']}").json()["name"] == "Scheduled"
         assert admin.get(f"/api/v1/mailboxes/{objects_of_a['mailbox_id']}").json()["address"] == "support@msp-a.test"
+        assert admin.get(f"/api/v1/kb/articles/{objects_of_a['article_id']}").json()["title"] == "Reset a password"
+        assert [c["name"] for c in admin.get("/api/v1/kb/categories").json()] == ["How-to"]
         assert admin.get("/api/v1/mail-domains").json() == [{"domain": "customer-a.test",
                                                             "organization_id": objects_of_a["org_id"]}]
         assert [x["id"] for x in ticket["links"]] == [objects_of_a["linked_id"]] and ticket["merged_into"] is None

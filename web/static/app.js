@@ -32,3 +32,13 @@ document.addEventListener("htmx:sseOpen", function (event) {
   var source = event.target.closest && event.target.closest("[sse-connect]");
   if (source) source.setAttribute("data-live", "connected");
 });
+
+// Knowledge base on a ticket: "Insert into reply" appends an article's text to the reply box.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("[data-insert-into]");
+  if (!button) return;
+  var box = document.getElementById(button.getAttribute("data-insert-into"));
+  if (!box) return;
+  box.value = (box.value ? box.value.replace(/\s*$/, "") + "\n\n" : "") + button.getAttribute("data-insert-text");
+  box.focus();
+});
