@@ -80,3 +80,23 @@ CREATE TABLE ticket_mail_outbox (
 );
 CREATE INDEX ticket_mail_outbox_due ON ticket_mail_outbox (status, next_attempt_at);
 CREATE INDEX ticket_mail_outbox_ticket ON ticket_mail_outbox (tenant_id, ticket_id, id);
+
+-- A tenant's own outgoing mail server (else the appliance's smtp_* settings) and its message templates.
+CREATE TABLE tenant_smtp (
+    tenant_id BIGINT PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
+    host TEXT NOT NULL,
+    port BIGINT NOT NULL DEFAULT 587,
+    security TEXT NOT NULL DEFAULT 'starttls',  -- starttls, tls, none
+    username TEXT NOT NULL DEFAULT '',
+    secret TEXT NOT NULL DEFAULT '',          -- the password, encrypted
+    sender TEXT NOT NULL                      -- the From address of ticket e-mail
+);
+
+CREATE TABLE mail_templates (
+    tenant_id BIGINT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,                       -- reply (a technician's public reply), created (acknowledges a new ticket)
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,                       -- Jinja, rendered in a sandbox; text (the HTML part is made from it)
+    enabled BIGINT NOT NULL DEFAULT 1,        -- for 'created': send acknowledgements at all
+    PRIMARY KEY (tenant_id, kind)
+);

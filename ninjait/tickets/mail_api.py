@@ -17,7 +17,7 @@ from ninjait.identity import service as identity
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.models import convert
 from ninjait.identity.views import FormData, _back, field
-from ninjait.tickets import mail_imap, mailboxes
+from ninjait.tickets import mail_imap, mail_settings, mailboxes
 from ninjait.ui.pages import page
 
 Req = Request[Any, Any, Any]
@@ -194,10 +194,12 @@ def _form(data: dict[str, Any]) -> dict[str, Any]:
             **{k: field(data, k, 5) == "on" for k in ("imap_verify", "create_contacts", "enabled")}}
 
 
-def _list_page(request: Req, *, error: str = "", status_code: int = 200, form: dict[str, Any] | None = None
-               ) -> Template:
+def _list_page(request: Req, *, error: str = "", status_code: int = 200, form: dict[str, Any] | None = None,
+               preview: dict[str, str] | None = None, drafts: dict[str, dict[str, str]] | None = None) -> Template:
     p = principal_of(request)
+    templates = [{**t, **(drafts or {}).get(t["kind"], {})} for t in mail_settings.list_templates(rt(request), p)]
     return page(request, "tickets/mailboxes.html", status_code=status_code, active="settings", error=error,
+                templates=templates, preview=preview, smtp=mail_settings.smtp_of(rt(request), p),
                 mailboxes=mailboxes.list_mailboxes(rt(request), p), domains=mailboxes.list_domains(rt(request), p),
                 orgs={o["id"]: o["name"] for o in identity.list_organizations(rt(request), p)},
                 form=form or {"kind": "imap", "imap_port": 993, "folder": "INBOX", "move_to": "Processed",
@@ -273,5 +275,112 @@ def mailbox_delete(request: Req, mailbox_id: FromPath[int]) -> Response[Any]:
     return _back("/settings/mailboxes", "saved")
 
 
-route_handlers = [MailboxController, domains_index, domains_save, domains_remove, mailboxes_page, mailbox_create,
+class MailTemplate(Struct):
+    kind: str
+    subject: str
+    body: str
+    enabled: bool
+    custom: bool
+
+
+class MailTemplateIn(Struct, forbid_unknown_fields=True):
+    """Jinja (sandboxed): `ticket` (number, subject, status, priority, url), `contact` (name, email), `reply` (body,
+    author), `tenant` (name), `portal_url`. Checked by rendering sample data; 400 names the line that fails."""
+
+    subject: Annotated[str, Meta(max_length=500)]
+    body: Annotated[str, Meta(max_length=20000)]
+    kind: Literal["reply", "created"] = "reply"
+    enabled: bool = True
+
+
+class MailPreview(Struct):
+    subject: str
+    body: str
+
+
+class TenantSmtp(Struct):
+    host: str
+    port: int
+    security: str
+    username: str
+    password_set: bool
+    sender: str
+
+
+class TenantSmtpIn(Struct, forbid_unknown_fields=True):
+    """An empty `host` goes back to the appliance's mail server; an empty `password` keeps the stored one."""
+
+    host: Annotated[str, Meta(max_length=253)] = ""
+    port: int = 587
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: Annotated[str, Meta(max_length=254)] = ""
+    password: Annotated[str, Meta(max_length=500)] = ""
+    sender: Annotated[str, Meta(max_length=254)] = ""
+
+
+@get("/api/v1/mail-templates", opt=READ, tags=["tickets"], sync_to_thread=True)
+def templates_index(request: Req) -> list[MailTemplate]:
+    """`reply` (a technician's public reply) and `created` (acknowledging a new e-mail or portal ticket; off until
+    enabled); `custom` false: the built-in text."""
+    return convert(mail_settings.list_templates(rt(request), principal_of(request)), list[MailTemplate])  # type: ignore[return-value]
+
+
+@put("/api/v1/mail-templates", opt=WRITE, tags=["tickets"], sync_to_thread=True)
+def templates_save(request: Req, data: JSONBody[MailTemplateIn]) -> MailTemplate:
+    """Tenant-wide: tickets.write in every organization."""
+    row = mail_settings.save_template(rt(request), principal_of(request), actor_of(request), data.kind, data.subject,
+                                      data.body, data.enabled)
+    return convert(row, MailTemplate)  # type: ignore[return-value]
+
+
+@post("/api/v1/mail-templates/preview", opt=WRITE, tags=["tickets"], sync_to_thread=True, status_code=200)
+def templates_preview(request: Req, data: JSONBody[MailTemplateIn]) -> MailPreview:
+    """The template rendered with sample data."""
+    return convert(mail_settings.preview(data.subject, data.body), MailPreview)  # type: ignore[return-value]
+
+
+@get("/api/v1/mail-smtp", opt=READ, tags=["tickets"], sync_to_thread=True)
+def smtp_show(request: Req) -> TenantSmtp:
+    return convert(mail_settings.smtp_of(rt(request), principal_of(request)), TenantSmtp)  # type: ignore[return-value]
+
+
+@put("/api/v1/mail-smtp", opt=WRITE, tags=["tickets"], sync_to_thread=True)
+def smtp_save(request: Req, data: JSONBody[TenantSmtpIn]) -> TenantSmtp:
+    """The tenant's own outgoing server for ticket e-mail (tenant-wide: tickets.write in every organization)."""
+    row = mail_settings.save_smtp(rt(request), principal_of(request), actor_of(request), msgspec.to_builtins(data))
+    return convert(row, TenantSmtp)  # type: ignore[return-value]
+
+
+@post("/settings/mail-templates", opt=WRITE, include_in_schema=False, sync_to_thread=True)
+def template_form(request: Req, data: FormData) -> Response[Any]:
+    """Save, or with ``preview`` show the template rendered with sample data."""
+    kind = field(data, "kind", 10)
+    subject, body = field(data, "subject", 501), field(data, "body", 20001)
+    try:
+        if field(data, "preview", 5):
+            return _list_page(request, preview={"kind": kind, **mail_settings.preview(subject, body)},
+                              drafts={kind: {"subject": subject, "body": body}})
+        mail_settings.save_template(rt(request), principal_of(request), actor_of(request), kind, subject, body,
+                                    field(data, "enabled", 5) == "on")
+    except ServiceError as exc:
+        return _list_page(request, error=exc.message, status_code=exc.status,
+                          drafts={kind: {"subject": subject, "body": body}})
+    return _back("/settings/mailboxes", "saved")
+
+
+@post("/settings/mail-smtp", opt=WRITE, include_in_schema=False, sync_to_thread=True)
+def smtp_form(request: Req, data: FormData) -> Response[Any]:
+    port = field(data, "port", 6)
+    try:
+        mail_settings.save_smtp(rt(request), principal_of(request), actor_of(request), {
+            "host": field(data, "host", 253), "port": int(port) if port.isdigit() else -1,
+            "security": field(data, "security", 10), "username": field(data, "username", 254),
+            "password": field(data, "password", 500), "sender": field(data, "sender", 254)})
+    except ServiceError as exc:
+        return _list_page(request, error=exc.message, status_code=exc.status)
+    return _back("/settings/mailboxes", "saved")
+
+
+route_handlers = [templates_index, templates_save, templates_preview, smtp_show, smtp_save, template_form, smtp_form,
+                  MailboxController, domains_index, domains_save, domains_remove, mailboxes_page, mailbox_create,
                   domain_save, mailbox_page, mailbox_update, mailbox_fetch, mailbox_delete]

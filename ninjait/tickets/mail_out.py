@@ -1,11 +1,13 @@
-"""Outbound ticket e-mail: a technician's public reply goes to the requester through the appliance's SMTP
-settings, from the tenant's support address, threaded for the customer's mail client and for us:
+"""Outbound ticket e-mail: a technician's public reply goes to the requester (and, when the tenant turned it on,
+tickets that came by e-mail or the portal are acknowledged) through the tenant's SMTP server or the appliance's,
+from the tenant's address, with the tenant's template (mail_settings), threaded for the customer's mail client
+and for us:
 
-* ``Subject: [T-1042] <subject>`` (the number lets replies find the ticket even when headers are lost);
+* the ticket number in the subject (the number lets replies find the ticket even when headers are lost);
 * a ``Message-ID`` of ours, recorded on the ticket at once, so the customer's answer threads by
   ``In-Reply-To``/``References`` before the message has even left;
 * ``In-Reply-To`` the ticket's latest message and ``References`` its earlier ones (up to 20);
-* text and HTML bodies; ``Reply-To`` the support address.
+* text and HTML bodies; ``Reply-To`` the support address; acknowledgements carry ``Auto-Submitted: auto-replied``.
 
 Messages wait in ``ticket_mail_outbox``: sent by a task at once, retried with back-off (30 s doubling to an
 hour, 6 attempts) by the minute sweeper, a permanent error (no SMTP server, refused recipients) stops at once.
@@ -27,6 +29,7 @@ from typing import Any
 from ninjait.core import mail
 from ninjait.core.events import Event
 from ninjait.core.runtime import Runtime
+from ninjait.tickets import mail_settings
 
 log = logging.getLogger("ninjait.mail")
 MAX_ATTEMPTS = 6
@@ -39,44 +42,62 @@ def _sender(c: Any, tenant_id: int, fallback: str) -> str:
     return str(address or fallback)
 
 
-def compose(rt: Runtime, c: Any, tenant_id: int, ticket_id: int, comment: dict[str, Any]) -> EmailMessage | None:
-    """The e-mail of a public reply, or None when the ticket's requester has no address."""
-    ticket = c.one("SELECT t.number, t.subject, ct.email AS requester, ct.name AS requester_name, tn.name AS tenant "
-                   "FROM tickets t JOIN tenants tn ON tn.id = t.tenant_id LEFT JOIN contacts ct ON ct.id = t.contact_id "
-                   "WHERE t.tenant_id = ? AND t.id = ?", (tenant_id, ticket_id))
+def compose(rt: Runtime, c: Any, tenant_id: int, ticket_id: int, kind: str,
+            comment: dict[str, Any] | None = None) -> EmailMessage | None:
+    """The e-mail of a public reply (``kind`` reply) or of a new ticket's acknowledgement (``created``), from the
+    tenant's template; None when the requester has no address or the template is off."""
+    chosen = mail_settings.template(rt, tenant_id, kind)
+    if not chosen["enabled"]:
+        return None
+    ticket = c.one("SELECT t.number, t.subject, t.priority, s.name AS status, ct.email AS requester, "
+                   "ct.name AS requester_name, tn.name AS tenant, tn.slug FROM tickets t "
+                   "JOIN tenants tn ON tn.id = t.tenant_id JOIN ticket_statuses s ON s.id = t.status_id "
+                   "LEFT JOIN contacts ct ON ct.id = t.contact_id WHERE t.tenant_id = ? AND t.id = ?",
+                   (tenant_id, ticket_id))
     if ticket is None or not ticket["requester"]:
         return None
+    author = c.value("SELECT name FROM users WHERE id = ?", (comment["author_id"],)) if comment else None
+    base = rt.settings.base_url
+    portal = c.value("SELECT 1 FROM portal_accounts a JOIN contacts ct ON ct.id = a.contact_id WHERE "
+                     "a.tenant_id = ? AND ct.email = ? AND a.enabled = 1", (tenant_id, ticket["requester"]))
+    subject, body = mail_settings.render(chosen["subject"], chosen["body"], {
+        "ticket": {"number": ticket["number"], "subject": ticket["subject"], "status": ticket["status"],
+                   "priority": ticket["priority"], "url": f"{base}/portal/{ticket['slug']}/tickets/{ticket_id}"},
+        "contact": {"name": ticket["requester_name"] or "", "email": ticket["requester"]},
+        "reply": {"body": comment["body"] if comment else "", "author": author or ticket["tenant"]},
+        "tenant": {"name": ticket["tenant"]}, "portal_url": f"{base}/portal/{ticket['slug']}" if portal else ""})
     earlier = [r["message_id"] for r in c.all("SELECT message_id FROM ticket_messages WHERE tenant_id = ? AND "
                                               "ticket_id = ? ORDER BY id DESC LIMIT 20", (tenant_id, ticket_id))]
-    sender = _sender(c, tenant_id, rt.settings.smtp_from)
+    _, own_sender = mail_settings.transport(rt, tenant_id)
+    sender = own_sender or _sender(c, tenant_id, rt.settings.smtp_from)
+    reply_to = _sender(c, tenant_id, sender)
     msg = EmailMessage()
     msg["From"] = formataddr((ticket["tenant"], sender))
-    msg["Reply-To"] = sender
+    msg["Reply-To"] = reply_to
     msg["To"] = formataddr((ticket["requester_name"] or "", ticket["requester"]))
-    msg["Subject"] = f"[{ticket['number']}] {ticket['subject']}"
+    msg["Subject"] = subject
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
     if earlier:
         msg["In-Reply-To"] = earlier[0]
         msg["References"] = " ".join(reversed(earlier))
-    url = f"{rt.settings.base_url}/tickets/{ticket_id}"
-    msg.set_content(f"{comment['body']}\n\n-- \n{ticket['tenant']} · {ticket['number']}\n"
-                    "Reply to this e-mail to add to the ticket.\n")
-    msg.add_alternative(
-        f"<div style=\"white-space:pre-wrap\">{html.escape(comment['body'])}</div><hr><p style=\"color:#667\">"
-        f"{html.escape(ticket['tenant'])} · {html.escape(ticket['number'])}<br>Reply to this e-mail to add to the "
-        f"ticket.</p>", subtype="html")
-    msg["X-NinjaIT-Ticket"] = f"{ticket['number']} {url}"
+    if kind == "created":
+        msg["Auto-Submitted"] = "auto-replied"  # RFC 3834: other responders must not answer it
+    msg.set_content(body)
+    msg.add_alternative(f"<div style=\"white-space:pre-wrap\">{html.escape(body)}</div>", subtype="html")
+    msg["X-NinjaIT-Ticket"] = ticket["number"]
     return msg
 
 
-def enqueue_reply(rt: Runtime, tenant_id: int, ticket_id: int, comment_id: int) -> int | None:
-    """Compose and queue the e-mail of a public reply; records its Message-ID on the ticket. Returns the outbox id."""
+def enqueue(rt: Runtime, tenant_id: int, ticket_id: int, kind: str, comment_id: int | None = None) -> int | None:
+    """Compose and queue a ticket e-mail; records its Message-ID on the ticket. Returns the outbox id."""
     def write(c: Any) -> int | None:
-        comment = c.one("SELECT id, body, kind FROM ticket_comments WHERE tenant_id = ? AND id = ?",
-                        (tenant_id, comment_id))
-        if comment is None or comment["kind"] != "reply":
-            return None
-        msg = compose(rt, c, tenant_id, ticket_id, comment)
+        comment = None
+        if comment_id is not None:
+            comment = c.one("SELECT id, body, kind, author_id FROM ticket_comments WHERE tenant_id = ? AND id = ?",
+                            (tenant_id, comment_id))
+            if comment is None or comment["kind"] != "reply":
+                return None
+        msg = compose(rt, c, tenant_id, ticket_id, kind, comment)
         if msg is None:
             return None
         now = int(time.time())
@@ -97,7 +118,7 @@ def send(rt: Runtime, outbox_id: int, now: float | None = None) -> dict[str, Any
     at = int(time.time() if now is None else now)
 
     def claim(c: Any) -> dict[str, Any] | None:
-        row = c.one("SELECT id, message, attempts FROM ticket_mail_outbox WHERE id = ? AND status = 'queued' "
+        row = c.one("SELECT id, tenant_id, message, attempts FROM ticket_mail_outbox WHERE id = ? AND status = 'queued' "
                     "AND next_attempt_at <= ?", (outbox_id, at))
         if row is not None:
             c.execute("UPDATE ticket_mail_outbox SET next_attempt_at = ?, attempts = attempts + 1 WHERE id = ?",
@@ -109,7 +130,7 @@ def send(rt: Runtime, outbox_id: int, now: float | None = None) -> dict[str, Any
         return None
     msg = message_from_string(row["message"], policy=policy.default)
     try:
-        mail.deliver(rt.settings, msg)  # type: ignore[arg-type]
+        mail.deliver(mail_settings.transport(rt, row["tenant_id"])[0], msg)  # type: ignore[arg-type]
     except (mail.MailNotConfigured, smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
         return _outcome(rt, outbox_id, "failed", f"{type(exc).__name__}: {exc}", None, at)
     except (OSError, smtplib.SMTPException) as exc:
@@ -136,17 +157,28 @@ def due(rt: Runtime, now: float | None = None, limit: int = 200) -> list[int]:
                                        "next_attempt_at <= ? ORDER BY id LIMIT ?", (at, limit))]
 
 
-def on_ticket_updated(rt: Runtime, event: Event) -> None:
-    summary = event.data.get("summary") or {}
-    actor = event.actor or {}
-    if summary.get("comment_kind") != "reply" or actor.get("user_id") is None:
-        return  # only a person's public reply goes out by e-mail
-    outbox_id = enqueue_reply(rt, int(event.tenant_id or 0), int(event.data["object_id"]), int(summary["comment_id"]))
+def _send_soon(outbox_id: int | None) -> None:
     if outbox_id is not None:
         from ninjait.tickets import tasks
 
         tasks.send_ticket_mail(outbox_id)
 
 
+def on_ticket_updated(rt: Runtime, event: Event) -> None:
+    summary = event.data.get("summary") or {}
+    actor = event.actor or {}
+    if summary.get("comment_kind") != "reply" or actor.get("user_id") is None:
+        return  # only a person's public reply goes out by e-mail
+    _send_soon(enqueue(rt, int(event.tenant_id or 0), int(event.data["object_id"]), "reply",
+                       int(summary["comment_id"])))
+
+
+def on_ticket_created(rt: Runtime, event: Event) -> None:
+    """Tickets that came by e-mail or through the portal are acknowledged, when the tenant turned that on."""
+    if (event.data.get("summary") or {}).get("source") in ("email", "portal"):
+        _send_soon(enqueue(rt, int(event.tenant_id or 0), int(event.data["object_id"]), "created"))
+
+
 def subscribe(rt: Runtime) -> None:
     rt.bus.subscribe("ticket.updated", lambda e: on_ticket_updated(rt, e))
+    rt.bus.subscribe("ticket.created", lambda e: on_ticket_created(rt, e))

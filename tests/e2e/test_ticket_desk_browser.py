@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -66,3 +67,25 @@ def test_an_admin_adds_a_status_and_an_sla_policy_in_the_pages(signed_in_page: C
     expect(page.get_by_test_id("policy-row")).to_contain_text("30m")
     expect(page.get_by_test_id("policy-row")).to_contain_text("4h")
     page.screenshot(path=output_dir / "sla-settings.png", full_page=True)
+
+
+def test_a_technician_inserts_a_knowledge_base_article_into_a_reply(signed_in_page: Callable[..., Page],
+                                                                    world_app: tuple[Appliance, World]) -> None:
+    app, world = world_app
+    staff = Browser(app).login(world.people["b-organizationadmin"])
+    try:
+        staff.post("/api/v1/kb/articles", json={"title": "Map a network drive",
+                                                "body": "Open Explorer, choose *Map network drive*, enter the path."})
+        ticket = staff.post("/api/v1/tickets", json={"subject": "Cannot map the network drive",
+                                                     "organization_id": world.orgs["b"]}).json()
+    finally:
+        staff.close()
+    page = signed_in_page("b-technician", f"/tickets/{ticket['id']}")
+    results = page.get_by_test_id("kb-results")
+    expect(results).to_contain_text("Map a network drive")  # suggested from the subject
+    results.get_by_role("button", name="Insert into reply").click()
+    expect(page.get_by_label("Reply")).to_have_value(re.compile(r"Map a network drive\s+Open Explorer"))
+    page.get_by_role("searchbox", name="Search articles").fill("explorer path")
+    expect(results).to_contain_text("Map a network drive")
+    results.get_by_role("button", name="Link").click()
+    expect(page.get_by_test_id("ticket-articles")).to_contain_text("Map a network drive")

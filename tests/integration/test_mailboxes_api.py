@@ -73,3 +73,37 @@ def test_a_mailbox_over_the_api_and_the_pages(world_app, imap) -> None:  # type:
         assert admin.delete("/api/v1/mail-domains/customer-a.test").status_code == 404
     finally:
         admin.close()
+
+
+def test_templates_and_the_outgoing_server_over_the_api_and_the_page(world_app) -> None:  # type: ignore[no-untyped-def]
+    app, world = world_app
+    admin = Browser(app).login(world.people["a-organizationadmin"])
+    limited = Browser(app).login(world.people["a-limited"])
+    try:
+        kinds = {t["kind"]: t for t in admin.get("/api/v1/mail-templates").json()}
+        assert kinds["reply"]["custom"] is False and kinds["created"]["enabled"] is False
+        r = admin.post("/api/v1/mail-templates/preview", json={"subject": "About {{ ticket.subject }}",
+                                                               "body": "Dear {{ contact.name }}"})
+        assert r.json() == {"subject": "[T-1042] About Printer jams on every page", "body": "Dear Ann Smith"}
+        r = admin.put("/api/v1/mail-templates", json={"kind": "created", "subject": "{% if %}", "body": "x"})
+        assert r.status_code == 400 and "subject" in r.text
+        r = admin.put("/api/v1/mail-templates", json={"kind": "created", "subject": "Thanks",
+                                                      "body": "We got it.", "enabled": True})
+        assert r.status_code == 200 and r.json()["custom"] and r.json()["enabled"]
+        assert limited.put("/api/v1/mail-templates", json={"kind": "reply", "subject": "x", "body": "y"}
+                           ).status_code == 403
+        page = admin.post("/settings/mail-templates", data={"kind": "reply", "subject": "Re {{ ticket.number }}",
+                                                            "body": "Hello {{ contact.name }}", "preview": "1"})
+        assert page.status_code == 200 and "Hello Ann Smith" in page.text and 'data-testid="template-preview"' in page.text
+        assert admin.get("/api/v1/mail-templates").json()[0]["custom"] is False  # a preview saves nothing
+
+        r = admin.put("/api/v1/mail-smtp", json={"host": "127.0.0.1", "port": 2525, "sender": "not an address"})
+        assert r.status_code == 400 and "sender" in r.text
+        r = admin.put("/api/v1/mail-smtp", json={"host": "127.0.0.1", "port": 2525, "sender": "help@msp-a.test",
+                                                 "username": "desk", "password": "smtp-secret"})
+        assert r.status_code == 200 and r.json()["password_set"] and "smtp-secret" not in r.text
+        assert admin.get("/api/v1/mail-smtp").json()["sender"] == "help@msp-a.test"
+        assert admin.put("/api/v1/mail-smtp", json={"host": ""}).json()["host"] == ""
+    finally:
+        admin.close()
+        limited.close()

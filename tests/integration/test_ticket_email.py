@@ -211,3 +211,47 @@ def test_mailboxes_are_checked_tenant_scoped_and_never_show_the_password(rt, ima
         mailboxes.set_domain(rt, admin(), ME, "not a domain", 1)
     listed = mailboxes.list_mailboxes(rt, admin())
     assert imap.password not in str(listed) and "secret" not in listed[0] and listed[0]["password_set"] is True
+
+
+def test_templates_the_acknowledgement_and_the_tenants_own_mail_server(rt, imap, outbox) -> None:  # type: ignore[no-untyped-def]
+    from ninjait.core.errors import Invalid
+    from ninjait.tickets import mail_settings
+
+    box = _imap_box(rt, imap)
+    tech = _tech(rt)
+    with pytest.raises(Invalid) as caught:
+        mail_settings.save_template(rt, admin(), ME, "reply", "Re: {{ ticket.subject", "x")
+    assert caught.value.field == "subject"
+    with pytest.raises(Invalid):  # an unknown variable is an error, not an empty string
+        mail_settings.save_template(rt, admin(), ME, "reply", "x", "{{ ticket.nope }}")
+    assert mail_settings.template(rt, 1, "reply")["custom"] is False  # nothing saved
+    mail_settings.save_template(rt, admin(), ME, "reply", "Update on your request",
+                                "Hi {{ contact.name }},\n{{ reply.body }}\n{{ reply.author }}, {{ tenant.name }}")
+    mail_settings.save_template(rt, admin(), ME, "created", "Got it: {{ ticket.subject }}",
+                                "Ticket {{ ticket.number }} is open.", enabled=True)
+    assert mail_settings.preview("{{ ticket.number }}", "{{ contact.name }}") == {"subject": "T-1042",
+                                                                                    "body": "Ann Smith"}
+
+    with Mailbox() as own_server:
+        mail_settings.save_smtp(rt, admin(), ME, {"host": "127.0.0.1", "port": own_server.port, "security": "none",
+                                                  "sender": "help@own-domain.test"})
+        imap.deliver(mail("Nina <nina@customer.test>", "Monitor flickers"))
+        [made] = mail_imap.poll(rt, box)
+        ticket = _ticket(rt, made["ticket_id"])
+        for outbox_id in mail_out.due(rt):
+            mail_out.send(rt, outbox_id)
+        ack = own_server.wait_for(lambda m: "nina@customer.test" in m["To"])
+        assert ack["Subject"] == f"[{ticket['number']}] Got it: Monitor flickers"  # the number is always there
+        assert ack["Auto-Submitted"] == "auto-replied" and "help@own-domain.test" in ack["From"]
+        assert f"Ticket {ticket['number']} is open." in ack.get_body(("plain",)).get_content()
+
+        service.add_comment(rt, admin(), tech, ticket["id"], "reply", "Please try another cable.")
+        for outbox_id in mail_out.due(rt):
+            mail_out.send(rt, outbox_id)
+        reply = own_server.wait_for(lambda m: "Update on your request" in m["Subject"])
+        assert reply["Subject"].startswith(f"[{ticket['number']}]")
+        assert "Hi Nina,\nPlease try another cable.\nTess Tech, T" in reply.get_body(("plain",)).get_content().replace("\r\n", "\n")
+        assert ack["Message-ID"] in reply["References"]  # one thread: the customer's mail, our acknowledgement, ...
+    assert outbox.messages == []  # nothing went through the appliance's server
+    mail_settings.save_smtp(rt, admin(), ME, {"host": ""})
+    assert mail_settings.smtp_of(rt, admin())["host"] == ""
