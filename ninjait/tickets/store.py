@@ -158,6 +158,11 @@ def search(c: Conn, tenant_id: int, orgs: frozenset[int] | None, filters: dict[s
             return [], 0
         where.append(f"t.organization_id IN ({', '.join('?' for _ in orgs)})")
         args += sorted(orgs)
+    if filters.get("ids") is not None:  # full-text hits (search.py)
+        if not filters["ids"]:
+            return [], 0
+        where.append(f"t.id IN ({', '.join('?' for _ in filters['ids'])})")
+        args += filters["ids"]
     if filters.get("unassigned"):
         where.append("t.assignee_id IS NULL")
     if filters.get("with_sla"):
