@@ -22,15 +22,22 @@ def terms(q: str) -> list[str]:
     return WORD.findall(q[:MAX_QUERY].lower())[:MAX_TERMS]
 
 
+def fts_query(backend: str, words: list[str], *, any_word: bool = False) -> str:
+    """The engine's query for words (from ``terms``): each a prefix; all of them, or with ``any_word`` any."""
+    if backend == "postgresql":
+        return (" | " if any_word else " & ").join(f"{w}:*" for w in words)
+    return (" OR " if any_word else " ").join(f'"{w}"*' for w in words)
+
+
 def ranked(c: Any, tenant_id: int, orgs: frozenset[int] | None, q: str) -> dict[int, tuple[float, str]]:
     """Ticket id -> (rank, snippet) of its best hit, best first (lower rank is better); empty without words."""
     words = terms(q)
     if not words:
         return {}
     if c.backend == "postgresql":
-        rows = collab_store.search_postgresql(c, tenant_id, orgs, " & ".join(f"{w}:*" for w in words), MAX_HITS)
+        rows = collab_store.search_postgresql(c, tenant_id, orgs, fts_query(c.backend, words), MAX_HITS)
     else:
-        rows = collab_store.search_sqlite(c, tenant_id, orgs, " ".join(f'"{w}"*' for w in words), MAX_HITS)
+        rows = collab_store.search_sqlite(c, tenant_id, orgs, fts_query(c.backend, words), MAX_HITS)
     best: dict[int, tuple[float, str]] = {}
     for r in rows:
         if r["ticket_id"] not in best and len(best) < MAX_HITS:

@@ -267,10 +267,12 @@ def contact_by_email(c: Conn, tenant_id: int, email: str) -> dict[str, Any] | No
 
 
 def participants(c: Conn, tenant_id: int, ticket_id: int) -> set[str]:
-    """The addresses that may add to a ticket by e-mail: its requester's."""
+    """The addresses that may add to a ticket by e-mail: its requester's and its CCs'."""
     email = c.value("SELECT ct.email FROM tickets t JOIN contacts ct ON ct.id = t.contact_id "
                     "WHERE t.tenant_id = ? AND t.id = ?", (tenant_id, ticket_id))
-    return {email} if email else set()
+    ccs = {r["email"] for r in c.all("SELECT email FROM ticket_ccs WHERE tenant_id = ? AND ticket_id = ?",
+                                     (tenant_id, ticket_id))}
+    return ({email} if email else set()) | ccs
 
 
 def staff_user(c: Conn, tenant_id: int, email: str) -> dict[str, Any] | None:
