@@ -194,6 +194,8 @@ SPECS: tuple[Spec, ...] = (
          "Point a mail forward or your MX's relay at it.", minimum=0, maximum=65535),
     Spec("mail_receiver_host", _parse_str, "127.0.0.1",
          "Address the built-in SMTP receiver listens on (0.0.0.0 for every interface)."),
+    Spec("attachment_max_mib", _parse_int, 20,
+         "Largest file (MiB) that may be attached to a ticket or comment.", minimum=1, maximum=100),
     Spec("log_level", _parse_str, "info", "Log level.", choices=("debug", "info", "warning", "error")),
     Spec("log_format", _parse_str, "auto",
          "Log format: json lines, human text, or auto (text on a terminal, json otherwise).",
@@ -246,6 +248,7 @@ class Settings:
     smtp_from: str = "ninjait@localhost"
     mail_receiver_port: int = 0
     mail_receiver_host: str = "127.0.0.1"
+    attachment_max_mib: int = 20
     log_level: str = "info"
     log_format: str = "auto"
     # Where each value came from, for `ninjait check`.

@@ -38,6 +38,9 @@ def connect_subscribers(runtime: Runtime) -> None:
     alert_tickets.subscribe(runtime)
     sla_notify.subscribe(runtime)
     mail_out.subscribe(runtime)
+    from ninjait.tickets import mentions
+
+    mentions.subscribe(runtime)
 
 
 def load_tasks() -> None:
@@ -49,6 +52,7 @@ def load_tasks() -> None:
     import ninjait.monitoring.tasks  # noqa: F401
     import ninjait.portal.tasks  # noqa: F401
     import ninjait.tickets.tasks  # noqa: F401
+    import ninjait.tickets.collab_tasks  # noqa: F401
 
 
 def start_loops(runtime: Runtime) -> list[Any]:

@@ -53,6 +53,12 @@ def get_ticket(rt: Runtime, user: PortalUser, ticket_id: int) -> dict[str, Any]:
                        f"WHERE {where} AND t.id = ?", (*args, ticket_id))
         if ticket is None:
             raise NotFound("ticket not found")
+        # Files on the ticket itself or on a public message; never those of internal notes.
+        ticket["attachments"] = c.all(
+            "SELECT a.id, a.file_name, a.size, a.created_at FROM ticket_attachments a LEFT JOIN ticket_comments c "
+            "ON c.id = a.comment_id WHERE a.tenant_id = ? AND a.ticket_id = ? AND (a.comment_id IS NULL OR "
+            f"c.kind IN ({', '.join('?' for _ in PUBLIC_KINDS)})) ORDER BY a.id",
+            (user.tenant_id, ticket_id, *PUBLIC_KINDS))
         ticket["comments"] = c.all(
             "SELECT c.kind, c.body, c.created_at, CASE WHEN c.kind = 'reply' THEN COALESCE(NULLIF(u.name, ''), 'Support') "
             "ELSE c.author END AS author FROM ticket_comments c LEFT JOIN users u ON u.id = c.author_id "
@@ -77,13 +83,13 @@ def open_ticket(rt: Runtime, user: PortalUser, organization_id: int | None, subj
     return made
 
 
-def reply(rt: Runtime, user: PortalUser, ticket_id: int, body: str) -> None:
+def reply(rt: Runtime, user: PortalUser, ticket_id: int, body: str) -> int:
     """A customer message; a resolved ticket opens again, a closed one is final (open a new ticket)."""
     ticket = get_ticket(rt, user, ticket_id)
     if ticket["status_type"] == "closed":
         raise Conflict("this ticket is closed: open a new one")
     system = service.system_principal(user.tenant_id)
-    service.add_comment(rt, system, _actor(user), ticket_id, "customer", body)
+    comment = service.add_comment(rt, system, _actor(user), ticket_id, "customer", body)
     if ticket["status_type"] == "resolved":
         with rt.db.read() as c:
             from ninjait.tickets import store
@@ -91,6 +97,7 @@ def reply(rt: Runtime, user: PortalUser, ticket_id: int, body: str) -> None:
             reopen = store.first_status_of_type(c, user.tenant_id, "open")
         if reopen is not None:
             service.update_ticket(rt, system, _actor(user), ticket_id, {"status_id": reopen["id"]})
+    return int(comment["id"])
 
 
 def time_this_month(rt: Runtime, user: PortalUser, now: float | None = None) -> list[dict[str, Any]]:
@@ -155,3 +162,29 @@ def stored_branding(rt: Runtime, p: Principal) -> dict[str, Any]:
     with rt.db.read() as c:
         row = c.one("SELECT title, accent, welcome FROM portal_branding WHERE tenant_id = ?", (p.tenant_id,))
     return {**BRANDING_DEFAULTS, **(row or {})}
+
+
+def attachment_file(rt: Runtime, user: PortalUser, ticket_id: int, attachment_id: int) -> tuple[dict[str, Any], Any]:
+    """A public attachment of a ticket the contact may see, and its file; 404 otherwise."""
+    from ninjait.tickets import attachments
+
+    ticket = get_ticket(rt, user, ticket_id)
+    if attachment_id not in {a["id"] for a in ticket["attachments"]}:
+        raise NotFound("attachment not found")
+    with rt.db.read() as c:
+        row = c.one("SELECT id, file_name, content_type, storage_name FROM ticket_attachments WHERE tenant_id = ? "
+                    "AND id = ?", (user.tenant_id, attachment_id))
+    path = attachments.folder_of(rt, user.tenant_id) / row["storage_name"]
+    if not path.is_file():
+        raise NotFound("the file of this attachment is missing")
+    return row, path
+
+
+def attach(rt: Runtime, user: PortalUser, ticket_id: int, source: Any, file_name: str, content_type: str,
+           comment_id: int | None = None) -> None:
+    """A file the contact sends with a new ticket or a message, through the attachment store's checks."""
+    from ninjait.tickets import attachments
+
+    get_ticket(rt, user, ticket_id)
+    attachments.upload(rt, service.system_principal(user.tenant_id), _actor(user), ticket_id, source, file_name,
+                       content_type, comment_id=comment_id)

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
+
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
-from litestar.response import Redirect, Template
+from litestar.datastructures import UploadFile
+from litestar.response import File, Redirect, Template
 
 from ninjait.core.errors import ServiceError
 from ninjait.identity.http import PORTAL_COOKIE, client_ip
@@ -16,6 +19,7 @@ from ninjait.identity.views import FormData, field
 from ninjait.portal import accounts, service
 from ninjait.portal.accounts import PortalUser
 from ninjait.tickets import kb, service as tickets
+from ninjait.tickets.collab_api import UPLOAD_LIMITS, download_response
 
 Req = Request[Any, Any, Any]
 PUBLIC, PORTAL = {"public": True}, {"portal": True}
@@ -164,16 +168,33 @@ def new_page(request: Req, slug: FromPath[str]) -> Template:
     return _new(request, slug)
 
 
-@post("/portal/{slug:str}/tickets", opt=PORTAL, include_in_schema=False, sync_to_thread=True)
-def create(request: Req, slug: FromPath[str], data: FormData) -> Response[Any]:
-    form = {k: field(data, k, tickets.MAX_TEXT + 1) for k in ("subject", "description", "organization_id")}
-    org = form["organization_id"]
-    try:
-        made = service.open_ticket(rt(request), user_of(request), int(org) if org.isdigit() else None,
-                                   form["subject"], form["description"])
-    except ServiceError as exc:
-        return _new(request, slug, error=exc.message, form=form, status_code=exc.status)
-    return Redirect(f"/portal/{slug}/tickets/{made['id']}?msg=ticket-created", status_code=303)
+async def _form_and_file(request: Req) -> tuple[dict[str, Any], UploadFile | None]:
+    """A portal form, url-encoded or multipart with an optional ``file`` (read here, so the size limit and the
+    access rules answer before any handler logic)."""
+    form = await request.form()
+    upload = form.get("file")
+    data = {k: v for k, v in form.items() if isinstance(v, str)}
+    return data, upload if isinstance(upload, UploadFile) and upload.filename else None
+
+
+@post("/portal/{slug:str}/tickets", opt=PORTAL, include_in_schema=False, **UPLOAD_LIMITS)
+async def create(request: Req, slug: FromPath[str]) -> Response[Any]:
+    data, upload = await _form_and_file(request)
+
+    def run() -> Response[Any]:
+        form = {k: field(data, k, tickets.MAX_TEXT + 1) for k in ("subject", "description", "organization_id")}
+        org = form["organization_id"]
+        try:
+            made = service.open_ticket(rt(request), user_of(request), int(org) if org.isdigit() else None,
+                                       form["subject"], form["description"])
+            if upload is not None:
+                service.attach(rt(request), user_of(request), made["id"], upload.file, upload.filename,
+                               upload.content_type)
+        except ServiceError as exc:
+            return _new(request, slug, error=exc.message, form=form, status_code=exc.status)
+        return Redirect(f"/portal/{slug}/tickets/{made['id']}?msg=ticket-created", status_code=303)
+
+    return await anyio.to_thread.run_sync(run)
 
 
 def _ticket(request: Req, slug: str, ticket_id: int, *, error: str = "", status_code: int = 200) -> Template:
@@ -186,15 +207,33 @@ def ticket_page(request: Req, slug: FromPath[str], ticket_id: FromPath[int]) -> 
     return _ticket(request, slug, ticket_id)
 
 
-@post("/portal/{slug:str}/tickets/{ticket_id:int}/reply", opt=PORTAL, include_in_schema=False, sync_to_thread=True)
-def ticket_reply(request: Req, slug: FromPath[str], ticket_id: FromPath[int], data: FormData) -> Response[Any]:
-    try:
-        service.reply(rt(request), user_of(request), ticket_id, field(data, "body", tickets.MAX_TEXT + 1))
-    except ServiceError as exc:
-        if exc.status == 404:
-            raise
-        return _ticket(request, slug, ticket_id, error=exc.message, status_code=exc.status)
-    return Redirect(f"/portal/{slug}/tickets/{ticket_id}?msg=replied", status_code=303)
+@post("/portal/{slug:str}/tickets/{ticket_id:int}/reply", opt=PORTAL, include_in_schema=False,
+      **UPLOAD_LIMITS)
+async def ticket_reply(request: Req, slug: FromPath[str], ticket_id: FromPath[int]) -> Response[Any]:
+    data, upload = await _form_and_file(request)
+
+    def run() -> Response[Any]:
+        try:
+            comment_id = service.reply(rt(request), user_of(request), ticket_id,
+                                       field(data, "body", tickets.MAX_TEXT + 1))
+            if upload is not None:
+                service.attach(rt(request), user_of(request), ticket_id, upload.file, upload.filename,
+                               upload.content_type, comment_id)
+        except ServiceError as exc:
+            if exc.status == 404:
+                raise
+            return _ticket(request, slug, ticket_id, error=exc.message, status_code=exc.status)
+        return Redirect(f"/portal/{slug}/tickets/{ticket_id}?msg=replied", status_code=303)
+
+    return await anyio.to_thread.run_sync(run)
+
+
+@get("/portal/{slug:str}/tickets/{ticket_id:int}/files/{attachment_id:int}", opt=PORTAL, include_in_schema=False,
+     sync_to_thread=True)
+def ticket_file(request: Req, slug: FromPath[str], ticket_id: FromPath[int], attachment_id: FromPath[int]) -> File:
+    """A public attachment of the ticket, always as a download."""
+    row, path = service.attachment_file(rt(request), user_of(request), ticket_id, attachment_id)
+    return download_response(row, path)
 
 
 @get("/portal/{slug:str}/kb", opt=PORTAL, include_in_schema=False, sync_to_thread=True)
@@ -221,4 +260,4 @@ def kb_suggest(request: Req, slug: FromPath[str]) -> Template:
 
 
 route_handlers = [theme, login_page, mfa_page, mfa, security_page, security, login, request_link, link_page, link_login, logout, home, new_page, create,
-                  ticket_page, ticket_reply, kb_page, kb_article, kb_suggest]
+                  ticket_page, ticket_reply, ticket_file, kb_page, kb_article, kb_suggest]

@@ -33,20 +33,21 @@ class TicketController(Controller):
     tags = ["tickets"]
 
     @get("/", opt=READ, sync_to_thread=True)
-    def index(self, request: Req, view: FromQuery[str] = "open", status_id: FromQuery[int | None] = None,
+    def index(self, request: Req, view: FromQuery[str] = "", status_id: FromQuery[int | None] = None,
               status_type: FromQuery[str] = "", priority: FromQuery[str] = "",
               organization_id: FromQuery[int | None] = None, assignee_id: FromQuery[int | None] = None,
               contact_id: FromQuery[int | None] = None, queue_id: FromQuery[int | None] = None,
               team_id: FromQuery[int | None] = None, page: FromQuery[int] = 1,
-              per_page: FromQuery[int] = 50) -> Response[list[Ticket]]:
+              per_page: FromQuery[int] = 50, q: FromQuery[str] = "") -> Response[list[Ticket]]:
         """`view`: open (default: neither resolved nor closed), mine, unassigned, all. A status filter lists
         tickets of that status whatever the view. P1 first, then the most recently updated; the total is in
-        `X-Total-Count`."""
+        `X-Total-Count`. `q`: full-text search over number, subject, description and comments (every word, as a
+        prefix); then the default view is all, the best match comes first and each ticket has a `snippet`."""
         rows, total = service.list_tickets(rt(request), principal_of(request), view=view, status_id=status_id,
                                            status_type=status_type, priority=priority,
                                            organization_id=organization_id, assignee_id=assignee_id,
                                            contact_id=contact_id, queue_id=queue_id, team_id=team_id, page=page,
-                                           per_page=per_page)
+                                           per_page=per_page, q=q)
         return Response(convert(rows, list[Ticket]), headers={"X-Total-Count": str(total)})  # type: ignore[arg-type]
 
     @post("/", opt=WRITE, sync_to_thread=True)

@@ -2,10 +2,10 @@
 public (public ones also show in the client portal), every saved version kept, linked to tickets, and searched
 in full text: SQLite FTS5 (bm25 ranking, snippets) or PostgreSQL's tsvector (ts_rank, ts_headline).
 
-Search text is reduced to words before it reaches the search engine, so quotes, ``*``, ``NEAR``, ``-`` or
-parentheses in what someone typed can never be query syntax (or an error). All words must match; the last one
-may be the start of a word (search as you type). Suggestions (the portal's new-ticket form, a ticket's
-subject) match any of the words.
+Search text is reduced to words before it reaches the search engine (as for tickets, ``search.py``), so quotes,
+``*``, ``NEAR``, ``-`` or parentheses in what someone typed can never be query syntax (or an error). All words
+must match, each as the start of a word (search as you type). Suggestions (the portal's new-ticket form, a
+ticket's subject) match any of the words.
 
 Reading internal articles needs tickets.read; writing needs tickets.write; deleting, tickets.write in every
 organization (articles are the tenant's, not an organization's).
@@ -13,7 +13,6 @@ organization (articles are the tenant's, not an organization's).
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
@@ -23,10 +22,10 @@ from markdown_it import MarkdownIt
 from ninjait.core.errors import Conflict, Forbidden, Invalid, NotFound
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import Actor, Principal
+from ninjait.tickets import search as search_words
 
 VISIBILITIES = ("internal", "public")
 MAX_TITLE, MAX_BODY = 200, 100_000
-WORD = re.compile(r"\w+", re.UNICODE)
 COLUMNS = ("a.id, a.tenant_id, a.category_id, a.title, a.body, a.visibility, a.version, a.created_at, a.updated_at, "
            "k.name AS category")
 CATEGORY = "LEFT JOIN kb_categories k ON k.id = a.category_id"
@@ -39,16 +38,7 @@ def render(markdown: str) -> str:
     return nh3.clean(_markdown.render(markdown), link_rel="noopener noreferrer nofollow")
 
 
-def words(text: str, limit: int = 12) -> list[str]:
-    return [w.lower() for w in WORD.findall(text)][:limit]
-
-
-def _match_query(backend: str, terms: list[str], *, any_word: bool) -> str:
-    if backend == "postgresql":
-        parts = [f"{t}:*" if i == len(terms) - 1 and not any_word else t for i, t in enumerate(terms)]
-        return (" | " if any_word else " & ").join(parts)
-    parts = [f'"{t}"*' if i == len(terms) - 1 and not any_word else f'"{t}"' for i, t in enumerate(terms)]
-    return (" OR " if any_word else " ").join(parts)
+words = search_words.terms  # the same words as ticket search: letters and digits, at most eight
 
 
 def _can_write(p: Principal) -> None:
@@ -188,7 +178,7 @@ def search(rt: Runtime, tenant_id: int, query: str = "", *, public_only: bool = 
         if not terms:
             return c.all(f"SELECT {COLUMNS}, '' AS snippet FROM {FROM} WHERE {' AND '.join(where)} "
                          "ORDER BY a.updated_at DESC, a.id DESC LIMIT ?", (*args, limit))
-        match = _match_query(rt.db.backend, terms, any_word=any_word)
+        match = search_words.fts_query(rt.db.backend, terms, any_word=any_word)
         if rt.db.backend == "postgresql":
             return c.all(f"SELECT {COLUMNS}, ts_headline('simple', a.body, to_tsquery('simple', ?), "
                          "'MaxWords=25, MinWords=8, StartSel=[, StopSel=]') AS snippet FROM "

@@ -90,7 +90,7 @@ class ArticleController(Controller):
     @get("/", opt=READ, sync_to_thread=True)
     def index(self, request: Req, q: FromQuery[str] = "", category_id: FromQuery[int | None] = None,
               visibility: FromQuery[str] = "") -> list[Article]:
-        """Full-text search (`q`: every word must match, the last may be a prefix; best first, with a snippet in
+        """Full-text search (`q`: every word must match, each as the start of a word; best first, with a snippet in
         [brackets]); without `q` the latest. `visibility=public` lists what contacts see."""
         rows = kb.search(rt(request), principal_of(request).tenant_id, q, public_only=visibility == "public",
                          category_id=category_id)

@@ -11,16 +11,17 @@ support address add internal notes (to answer the customer, reply on the ticket)
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from typing import Any
 
+from ninjait.core.errors import ServiceError
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import Actor
-from ninjait.tickets import mail_in, mail_threading, service, store
+from ninjait.tickets import attachments, ccs, mail_in, mail_threading, service, store
 
 log = logging.getLogger("ninjait.mail")
-MAX_ATTACHMENT = 20 * 1024 * 1024
 RATE_LIMIT = 30  # messages per sender and hour; more is a loop or a flood
 DONE_TYPES = service.DONE_TYPES
 
@@ -67,7 +68,7 @@ def ingest(rt: Runtime, mailbox: dict[str, Any], raw: bytes, now: float | None =
     """Take one message for this mailbox; returns its log row (outcome, reason, ticket_id)."""
     at = time.time() if now is None else now
     try:
-        msg = mail_in.parse(raw, MAX_ATTACHMENT)
+        msg = mail_in.parse(raw, rt.settings.attachment_max_mib * 1024 * 1024)
     except mail_in.MailRejected as exc:
         return _log(rt, mailbox, None, "rejected", str(exc), now=at)
     try:
@@ -107,6 +108,20 @@ def _requester(rt: Runtime, mailbox: dict[str, Any], msg: mail_in.Inbound, organ
     return org, rt.db.write(write)
 
 
+def _attach(rt: Runtime, p: Any, actor: Actor, ticket_id: int, comment_id: int | None,
+            msg: mail_in.Inbound) -> None:
+    """The message's files on the ticket (or on its comment), each through the attachment store's own checks."""
+    for item in msg.attachments:
+        if not item.data:
+            continue
+        try:
+            attachments.upload(rt, p, actor, ticket_id, io.BytesIO(item.data), item.filename, item.content_type,
+                               comment_id=comment_id)
+        except ServiceError as exc:
+            log.warning("inbound attachment not stored", extra={"fields": {"ticket": ticket_id,
+                                                                          "file": item.filename, "why": exc.message}})
+
+
 def _record(rt: Runtime, tenant_id: int, ticket_id: int, comment_id: int | None, msg: mail_in.Inbound) -> None:
     if msg.message_id:
         rt.db.write(lambda c: c.execute(
@@ -124,10 +139,17 @@ def _open(rt: Runtime, mailbox: dict[str, Any], msg: mail_in.Inbound, reason: st
         description = f"Follow-up of {follow_up_of['number']}.\n\n{description}"
     if msg.dropped:
         description += "\n\nAttachments not taken (too large): " + "; ".join(msg.dropped)
-    ticket = service.create_ticket(rt, service.system_principal(tenant_id), Actor(user_id=None, email=msg.sender), {
+    system, actor = service.system_principal(tenant_id), Actor(user_id=None, email=msg.sender)
+    ticket = service.create_ticket(rt, system, actor, {
         "subject": msg.subject or "(no subject)", "description": description[:service.MAX_TEXT],
         "organization_id": org, "contact_id": contact_id}, source="email", now=at)
     _record(rt, tenant_id, ticket["id"], None, msg)
+    with rt.db.read() as c:
+        own = {r["address"] for r in c.all("SELECT address FROM mailboxes")}
+    copied = [a for a in dict.fromkeys(msg.cc + msg.to) if a not in own and a != msg.sender][:ccs.MAX_CCS]
+    if copied:  # everyone the customer wrote to besides us is on the ticket: their reply-all threads here
+        ccs.set_ccs(rt, system, actor, ticket["id"], copied, [])
+    _attach(rt, system, actor, ticket["id"], None, msg)
     return _log(rt, mailbox, msg, "created", reason, ticket["id"], now=at)
 
 
@@ -161,4 +183,5 @@ def _append(rt: Runtime, mailbox: dict[str, Any], msg: mail_in.Inbound, decision
     comment = service.add_comment(rt, p, author, ticket["id"], "note" if staff else "customer",
                                   text[:service.MAX_TEXT], now=at)
     _record(rt, tenant_id, ticket["id"], comment["id"], msg)
+    _attach(rt, p, author, ticket["id"], comment["id"], msg)
     return _log(rt, mailbox, msg, outcome, decision.reason, ticket["id"], now=at)

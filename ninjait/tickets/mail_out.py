@@ -75,6 +75,10 @@ def compose(rt: Runtime, c: Any, tenant_id: int, ticket_id: int, kind: str,
     msg["From"] = formataddr((ticket["tenant"], sender))
     msg["Reply-To"] = reply_to
     msg["To"] = formataddr((ticket["requester_name"] or "", ticket["requester"]))
+    ccs = [r["email"] for r in c.all("SELECT email FROM ticket_ccs WHERE tenant_id = ? AND ticket_id = ? "
+                                     "ORDER BY email", (tenant_id, ticket_id)) if r["email"] != ticket["requester"]]
+    if ccs and kind == "reply":  # an acknowledgement goes to the sender only
+        msg["Cc"] = ", ".join(ccs)
     msg["Subject"] = subject
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
     if earlier:
@@ -107,8 +111,9 @@ def enqueue(rt: Runtime, tenant_id: int, ticket_id: int, kind: str, comment_id: 
         return int(c.value(
             "INSERT INTO ticket_mail_outbox (tenant_id, ticket_id, comment_id, message, recipients, message_id, "
             "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (tenant_id, ticket_id, comment_id, msg.as_string(), json.dumps([str(msg["To"])]), msg["Message-ID"],
-             now, now)))
+            (tenant_id, ticket_id, comment_id, msg.as_string(),
+             json.dumps([str(msg["To"]), *(a.strip() for a in str(msg["Cc"] or "").split(",") if a.strip())]),
+             msg["Message-ID"], now, now)))
 
     return rt.db.write(write)
 

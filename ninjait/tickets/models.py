@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct, field
 
+from ninjait.tickets.collab_models import TicketAttachment, TicketCc, TicketLink, TicketRef
+
 Priority = Literal["P1", "P2", "P3", "P4"]
 
 
@@ -70,6 +72,7 @@ class Ticket(Struct):
     sla_policy_id: int | None = None
     due_at: int | None = None
     sla: list[SlaClock] = []
+    snippet: str = ""     # with a full-text query: the best matching passage
     custom_fields: dict[str, str] = {}  # on the detail only
     queue_id: int | None = None   # routing (teams.py, routing.py)
     queue_name: str | None = None
@@ -96,6 +99,10 @@ class TicketDetail(Ticket):
     devices: list[TicketDevice] = []
     comments: list[TicketComment] = []
     transitions: list[TicketTransition] = []
+    links: list[TicketLink] = []
+    merged_into: TicketRef | None = None  # this ticket was merged into that one (and closed)
+    ccs: list[TicketCc] = []
+    attachments: list[TicketAttachment] = []
 
 
 class TicketIn(Struct):

@@ -22,7 +22,7 @@ from ninjait.core.errors import Forbidden, Invalid, NotFound
 from ninjait.core.runtime import Runtime
 from ninjait.devices import fields
 from ninjait.identity.principal import Actor, Principal
-from ninjait.tickets import routing, sla_policies, store
+from ninjait.tickets import collab_store, routing, search, sla_policies, store
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
 SOURCES = ("web", "alert", "api", "email", "portal", "recurring")
@@ -317,7 +317,8 @@ def get_ticket(rt: Runtime, p: Principal, ticket_id: int) -> dict[str, Any]:
                 "custom_fields": store.custom_values(c, p.tenant_id, ticket_id),
                 "emails": store.outbound_mail(c, p.tenant_id, ticket_id),
                 "comments": store.comments(c, p.tenant_id, ticket_id),
-                "transitions": store.transitions(c, p.tenant_id, ticket_id)}
+                "transitions": store.transitions(c, p.tenant_id, ticket_id),
+                **collab_store.detail_extras(c, p.tenant_id, ticket_id, p.organizations_for("tickets.read"))}
 
 
 VIEWS = ("open", "mine", "unassigned", "breaching", "all")
@@ -325,12 +326,15 @@ BREACHING_WITHIN = 4 * 3600  # "breaching soon": a clock due within four hours, 
 BREACHING_SCAN = 5000
 
 
-def list_tickets(rt: Runtime, p: Principal, *, view: str = "open", status_id: int | None = None,
+def list_tickets(rt: Runtime, p: Principal, *, view: str = "", status_id: int | None = None,
                  status_type: str = "", priority: str = "", organization_id: int | None = None,
                  assignee_id: int | None = None, contact_id: int | None = None, queue_id: int | None = None,
-                 team_id: int | None = None, page: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+                 team_id: int | None = None, page: int = 1, per_page: int = 50,
+                 q: str = "") -> tuple[list[dict[str, Any]], int]:
     """``view``: open (not resolved or closed), mine (open, assigned to me), unassigned (open), breaching (open,
-    an SLA clock warning, breached or due within four hours; most urgent first), all."""
+    an SLA clock warning, breached or due within four hours; most urgent first), all; without a view: open, or
+    all when searching. ``q``: full-text search (search.py): best match first, each with a snippet."""
+    view = view or ("all" if q.strip() else "open")
     if view not in VIEWS:
         raise Invalid(f"view must be one of {', '.join(VIEWS)}", field="view")
     if status_type and status_type not in STATUS_TYPES:
@@ -344,12 +348,16 @@ def list_tickets(rt: Runtime, p: Principal, *, view: str = "open", status_id: in
                "status_type": status_type or None, "priority": priority or None, "organization_id": organization_id,
                "contact_id": contact_id, "queue_id": queue_id, "team_id": team_id, "with_sla": view == "breaching"}
     now = time.time()
+    orgs = p.organizations_for("tickets.read")
     with rt.db.read() as c:
         if view == "breaching":
-            rows, _ = store.search(c, p.tenant_id, p.organizations_for("tickets.read"), filters, BREACHING_SCAN, 0)
+            if q.strip():
+                filters["ids"] = list(search.ranked(c, p.tenant_id, orgs, q))
+            rows, _ = store.search(c, p.tenant_id, orgs, filters, BREACHING_SCAN, 0)
+        elif q.strip():
+            rows, total = search.page_of(c, p.tenant_id, orgs, q, filters, page, per_page)
         else:
-            rows, total = store.search(c, p.tenant_id, p.organizations_for("tickets.read"), filters, per_page,
-                                       (page - 1) * per_page)
+            rows, total = store.search(c, p.tenant_id, orgs, filters, per_page, (page - 1) * per_page)
         clocks = sla_policies.clocks_by_ticket(c, p.tenant_id, rows, now)
     listed = [{**_out(r), "sla": clocks.get(r["id"], [])} for r in rows]
     if view == "breaching":

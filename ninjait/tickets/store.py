@@ -161,6 +161,11 @@ def search(c: Conn, tenant_id: int, orgs: frozenset[int] | None, filters: dict[s
             return [], 0
         where.append(f"t.organization_id IN ({', '.join('?' for _ in orgs)})")
         args += sorted(orgs)
+    if filters.get("ids") is not None:  # full-text hits (search.py)
+        if not filters["ids"]:
+            return [], 0
+        where.append(f"t.id IN ({', '.join('?' for _ in filters['ids'])})")
+        args += filters["ids"]
     if filters.get("unassigned"):
         where.append("t.assignee_id IS NULL")
     if filters.get("with_sla"):
@@ -265,10 +270,12 @@ def contact_by_email(c: Conn, tenant_id: int, email: str) -> dict[str, Any] | No
 
 
 def participants(c: Conn, tenant_id: int, ticket_id: int) -> set[str]:
-    """The addresses that may add to a ticket by e-mail: its requester's."""
+    """The addresses that may add to a ticket by e-mail: its requester's and its CCs'."""
     email = c.value("SELECT ct.email FROM tickets t JOIN contacts ct ON ct.id = t.contact_id "
                     "WHERE t.tenant_id = ? AND t.id = ?", (tenant_id, ticket_id))
-    return {email} if email else set()
+    ccs = {r["email"] for r in c.all("SELECT email FROM ticket_ccs WHERE tenant_id = ? AND ticket_id = ?",
+                                     (tenant_id, ticket_id))}
+    return ({email} if email else set()) | ccs
 
 
 def staff_user(c: Conn, tenant_id: int, email: str) -> dict[str, Any] | None:

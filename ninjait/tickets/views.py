@@ -17,7 +17,7 @@ from ninjait.devices import fields
 from ninjait.identity import service as identity
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.views import FormData, _back, field
-from ninjait.tickets import contacts, desk_views, kb, service, time_entries
+from ninjait.tickets import contacts, desk_views, kb, mentions, search, service, time_entries
 from ninjait.ui import nav
 from ninjait.ui.pages import page
 
@@ -81,13 +81,14 @@ def _choices(request: Req, p: Any) -> dict[str, Any]:
 def tickets_page(request: Req, page_number: Annotated[int, QueryParameter(name="page", ge=1)] = 1) -> Template:
     p = principal_of(request)
     params = {k: request.query_params.get(k, "")[:40] for k in FILTERS}
-    params["view"] = params["view"] or "open"
+    params["q"] = request.query_params.get("q", "")[:search.MAX_QUERY]
+    params["view"] = params["view"] or ("all" if params["q"].strip() else "open")
     error, rows, total = "", [], 0
     try:
         rows, total = service.list_tickets(rt(request), p, view=params["view"], status_id=_int(params["status_id"]),
                                            priority=params["priority"], organization_id=_int(params["organization_id"]),
                                            queue_id=_int(params["queue_id"]), team_id=_int(params["team_id"]),
-                                           page=page_number, per_page=PER_PAGE)
+                                           page=page_number, per_page=PER_PAGE, q=params["q"])
     except ServiceError as exc:
         error = exc.message
     now = time.time()
@@ -95,7 +96,10 @@ def tickets_page(request: Req, page_number: Annotated[int, QueryParameter(name="
     return page(request, "tickets/tickets.html", active="tickets", tickets=rows, total=total, params=params,
                 error=error, now=now, badges={t["id"]: sla_badge(t["sla"], now) for t in rows}, page_number=page_number,
                 pages=max(1, -(-total // PER_PAGE)), link=lambda **changes: "/tickets?" + urlencode({**query, **changes}),
-                can_write=p.can_somewhere("tickets.write"), **_choices(request, p), **desk_views.ticket_context(request, p))
+                can_write=p.can_somewhere("tickets.write"), **_choices(request, p),
+                snippets={t["id"]: search.segments(t.get("snippet_marked", "")) for t in rows},
+                mentions_unread=mentions.unread_count(rt(request), p),
+                **desk_views.ticket_context(request, p))
 
 
 def _new_page(request: Req, *, error: str = "", form: dict[str, Any] | None = None, status_code: int = 200) -> Template:
@@ -146,6 +150,7 @@ def _ticket_page(request: Req, ticket_id: int, *, error: str = "", status_code: 
                 work_types=time_entries.WORK_TYPES,
                 timeline=timeline, error=error, badge=sla_badge(ticket["sla"], time.time()), now=time.time(),
                 due_date=dt.datetime.fromtimestamp(ticket["due_at"], dt.UTC).date().isoformat() if ticket["due_at"] else "",
+                contacts=contacts.list_contacts(rt(request), p, ticket["organization_id"]),
                 can_write=p.can("tickets.write", ticket["organization_id"]),
                 can_assign=p.can("tickets.assign", ticket["organization_id"]),
                 ticket_fields=fields.list_fields(rt(request), p, "ticket"),
@@ -154,7 +159,10 @@ def _ticket_page(request: Req, ticket_id: int, *, error: str = "", status_code: 
 
 
 @get("/tickets/{ticket_id:int}", opt=READ, include_in_schema=False, sync_to_thread=True)
-def ticket_page(request: Req, ticket_id: FromPath[int]) -> Template:
+def ticket_page(request: Req, ticket_id: FromPath[int]) -> Response[Any]:
+    merged = service.get_ticket(rt(request), principal_of(request), ticket_id)["merged_into"]
+    if merged:  # a merged ticket lives on in its survivor
+        return Redirect(f"/tickets/{merged['id']}?{urlencode({'msg': 'ticket-merged'})}", status_code=303)
     return _ticket_page(request, ticket_id)
 
 

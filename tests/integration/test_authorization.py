@@ -83,6 +83,14 @@ def body_for(method: str, path: str) -> dict[str, Any]:
         return {"json": {"name": "x", "organization_id": 1, "frequency": "daily", "template": {"subject": "x"}}}
     if path.startswith("/api/v1/canned-responses/") and method == "PUT":
         return {"json": {"title": "Changed by an intruder", "body": "x"}}
+    if path.endswith("/attachments"):
+        return {"files": {"file": ("a.txt", b"intruder")}}  # multipart: only access may refuse
+    if path.endswith("/merge") and path.startswith("/api/"):
+        return {"json": {"into_id": 1}}
+    if path.endswith("/links") and path.startswith("/api/"):
+        return {"json": {"other_id": 1}}
+    if path.endswith("/ccs") and path.startswith("/api/"):
+        return {"json": {"emails": ["intruder@example.com"]}}
     if path.startswith("/api/v1/kb/articles") and method == "PATCH":
         return {"json": {"title": "Changed by an intruder"}}
     if path.endswith("/articles") and method == "POST":
@@ -111,7 +119,7 @@ def test_it_refuses_requests_without_a_session(world_app, method: str, path: str
                       "kind": "policies", "item_id": 1, "action_id": 1,
                       "incident_id": 1, "check_id": 1, "rule_id": 1, "entry_id": 1, "ticket_id": 1, "contact_id": 1, "calendar_id": 1,
                       "sla_policy_id": 1, "status_id": 1, "mailbox_id": 1, "domain": "customer-a.test",
-                      "slug": "msp-a", "article_id": 1, "category_id": 1, **DESK_IDS})
+                      "slug": "msp-a", "article_id": 1, "category_id": 1, "linked_id": 1, "attachment_id": 1, **DESK_IDS})
     with app.client() as client:
         r = client.request(method, url, **body_for(method, path))
     if path.startswith("/api/"):
@@ -143,7 +151,7 @@ def test_read_only_users_cannot_change_anything(world_app, read_only, method: st
                       "kind": "policies", "item_id": 1, "action_id": 1,
                       "incident_id": 1, "check_id": 1, "rule_id": 1, "entry_id": 1, "ticket_id": 1, "contact_id": 1, "calendar_id": 1,
                       "sla_policy_id": 1, "status_id": 1, "mailbox_id": 1, "domain": "customer-a.test",
-                      "slug": "msp-a", "article_id": 1, "category_id": 1, **DESK_IDS})
+                      "slug": "msp-a", "article_id": 1, "category_id": 1, "linked_id": 1, "attachment_id": 1, **DESK_IDS})
     r = read_only.request(method, url, **body_for(method, path))
     assert r.status_code == 403, (method, url, r.status_code, r.text[:200])
 
@@ -210,6 +218,9 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
                 "recurring_id": admin.post("/api/v1/recurring-tickets", json={
                     "name": "Recurring A", "organization_id": world.orgs["a"], "frequency": "daily",
                     "template": {"subject": "Check"}}).json()["id"]}
+    linked = admin.post("/api/v1/tickets", json={"subject": "Printer toner", "organization_id": world.orgs["a"]}).json()
+    assert admin.post(f"/api/v1/tickets/{ticket['id']}/links", json={"other_id": linked["id"]}).status_code == 201
+    attachment = admin.post(f"/api/v1/tickets/{ticket['id']}/attachments", files={"file": ("a.txt", b"tenant A")}).json()
     yield {"org_id": world.orgs["a"], "site_id": world.sites["a"], "user_id": world.people["a-technician"].user_id,
            "role_id": role["id"], "token_id": token["id"], "handle": session["id"], "device_id": device["id"],
            "command_id": command["id"], "enrollment_token_id": enrollment["id"], "action": "approve",
@@ -222,6 +233,7 @@ def objects_of_a(world_app):  # type: ignore[no-untyped-def]
            "status_id": status["id"], "mailbox_id": mailbox["id"], "domain": "customer-a.test", "slug": "msp-a",
            "article_id": article["id"], "category_id": kb_category["id"],
            "entry_id": admin.post(f"/api/v1/tickets/{ticket['id']}/time-entries", json={"minutes": 10}).json()["id"],
+           "linked_id": linked["id"], "attachment_id": attachment["id"],
            **desk_ids}
     admin.close()
 
@@ -291,6 +303,9 @@ def test_tenant_a_objects_survived_the_intruder(world_app, objects_of_a) -> None
         assert [c["name"] for c in admin.get("/api/v1/kb/categories").json()] == ["How-to"]
         assert admin.get("/api/v1/mail-domains").json() == [{"domain": "customer-a.test",
                                                             "organization_id": objects_of_a["org_id"]}]
+        assert [x["id"] for x in ticket["links"]] == [objects_of_a["linked_id"]] and ticket["merged_into"] is None
+        assert ticket["ccs"] == []
+        assert admin.get(f"/api/v1/ticket-attachments/{objects_of_a['attachment_id']}").content == b"tenant A"
         for path, key in (("ticket-teams", "team_id"), ("ticket-queues", "queue_id"), ("routing-rules", "routing_rule_id"),
                           ("canned-responses", "canned_response_id"), ("ticket-macros", "macro_id"),
                           ("recurring-tickets", "recurring_id")):

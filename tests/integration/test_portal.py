@@ -170,3 +170,38 @@ def test_a_contact_turns_on_a_second_factor(world_app, staff) -> None:  # type: 
         assert pyotp.TOTP(secret).verify(code, valid_window=1)
         assert again.post("/portal/msp-a/mfa", data={"code": code, "_csrf": token}).status_code == 303
         assert again.get("/portal/msp-a").status_code == 200
+
+
+def test_files_go_both_ways_but_notes_files_stay_inside(world_app, staff) -> None:  # type: ignore[no-untyped-def]
+    app, world = world_app
+    _contact(staff, world.orgs["a"], "Oli")
+    _contact(staff, world.orgs["a-other"], "Pia", sees=True)
+    oli, pia = _sign_in(app, "oli@customer.test"), _sign_in(app, "pia@customer.test")
+    try:
+        token = _csrf(oli, "/portal/msp-a/tickets/new")
+        r = oli.post("/portal/msp-a/tickets", data={"subject": "Error dialog", "_csrf": token},
+                     files={"file": ("error shot.png", b"\x89PNG screenshot", "image/png")})
+        assert r.status_code == 303, r.text[:300]
+        ticket_id = int(r.headers["location"].split("/")[-1].split("?")[0])
+        detail = staff.get(f"/api/v1/tickets/{ticket_id}").json()
+        assert [a["file_name"] for a in detail["attachments"]] == ["error shot.png"]
+        note = staff.post(f"/api/v1/tickets/{ticket_id}/comments", json={"kind": "note", "body": "internal"}).json()
+        staff.post(f"/api/v1/tickets/{ticket_id}/attachments", data={"comment_id": str(note["id"])},
+                   files={"file": ("passwords.txt", b"admin:hunter2", "text/plain")})
+        page = oli.get(f"/portal/msp-a/tickets/{ticket_id}").text
+        assert "error shot.png" in page and "passwords.txt" not in page
+        ids = {a["file_name"]: a["id"] for a in staff.get(f"/api/v1/tickets/{ticket_id}").json()["attachments"]}
+        r = oli.get(f"/portal/msp-a/tickets/{ticket_id}/files/{ids['error shot.png']}")
+        assert r.status_code == 200 and r.content == b"\x89PNG screenshot"
+        assert r.headers["content-disposition"].startswith("attachment;")
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert oli.get(f"/portal/msp-a/tickets/{ticket_id}/files/{ids['passwords.txt']}").status_code == 404
+        assert pia.get(f"/portal/msp-a/tickets/{ticket_id}/files/{ids['error shot.png']}").status_code == 404
+        r = oli.post(f"/portal/msp-a/tickets/{ticket_id}/reply", data={"body": "Here is the log", "_csrf": token},
+                     files={"file": ("app.log", b"line 1\nline 2\n", "text/plain")})
+        assert r.status_code == 303
+        files = staff.get(f"/api/v1/tickets/{ticket_id}").json()["attachments"]
+        assert [f["file_name"] for f in files][-1] == "app.log" and files[-1]["comment_id"] is not None
+    finally:
+        oli.close()
+        pia.close()

@@ -84,14 +84,20 @@ def test_mail_threads_into_tickets_and_replies_go_out_threaded(rt, imap, outbox)
     mailboxes.set_domain(rt, admin(), ME, "customer.test", 1)
     tech = _tech(rt)
 
-    imap.deliver(mail("Ann Smith <ann@customer.test>", "Printer jams", "The printer jams on every page.",
-                      Message_ID="<first@customer.test>", Cc="bob@customer.test"))
+    first = EmailMessage()
+    first["From"], first["To"], first["Cc"] = "Ann Smith <ann@customer.test>", "support@msp.test", "bob@customer.test"
+    first["Subject"], first["Message-ID"] = "Printer jams", "<first@customer.test>"
+    first.set_content("The printer jams on every page.")
+    first.add_attachment(b"\x89PNG fake image", maintype="image", subtype="png", filename="jam.png")
+    imap.deliver(bytes(first))
     [created] = mail_imap.poll(rt, box)
     assert created["outcome"] == "created", created
     ticket = _ticket(rt, created["ticket_id"])
     assert ticket["source"] == "email" and ticket["organization_id"] == 1  # the domain's organization
     assert ticket["contact_name"] == "Ann Smith" and "jams on every page" in ticket["description"]
     assert imap.count("INBOX") == 0 and imap.count("Processed") == 1  # moved once taken
+    assert [c["email"] for c in ticket["ccs"]] == ["bob@customer.test"]  # Ann's CC is on the ticket
+    assert [(a["file_name"], a["size"]) for a in ticket["attachments"]] == [("jam.png", len(b"\x89PNG fake image"))]
 
     # The technician answers on the ticket: the customer gets it, threaded.
     service.add_comment(rt, admin(), tech, ticket["id"], "reply", "A new fuser is on its way.")
@@ -101,6 +107,7 @@ def test_mail_threads_into_tickets_and_replies_go_out_threaded(rt, imap, outbox)
     assert sent["Subject"] == f"[{ticket['number']}] Printer jams"
     assert sent["In-Reply-To"] == "<first@customer.test>" and "<first@customer.test>" in sent["References"]
     assert sent["Reply-To"] == "support@msp.test" and "A new fuser" in sent.get_body(("plain",)).get_content()
+    assert sent["Cc"] == "bob@customer.test"
     ours = sent["Message-ID"]
 
     # Ann answers our message; Bob, on CC, answers all: both land on the same ticket.
