@@ -1,6 +1,6 @@
 """The metrics tiers in DuckDB: raw samples, 5-minute and 1-hour min/avg/max.
 
-Samples arrive in bulk (Arrow tables) from the hot SQLite table, sorted by
+Samples arrive in bulk (Arrow tables expanded from the hot table's per-check-in rows), sorted by
 (device, metric, instance, ts) so a device's series sit together. After each
 append the 5-minute and 1-hour buckets the batch touched are recomputed from
 raw, so late samples (within the raw retention) give exact aggregates.
@@ -72,8 +72,9 @@ class DuckStore:
             cur.register("incoming", table)
             cur.execute("BEGIN")
             try:
+                # A null value is a series' gap in a hot batch (a disk mounted between two samples).
                 cur.execute("CREATE OR REPLACE TEMP TABLE batch AS SELECT * FROM incoming WHERE ts >= ? "
-                            "ORDER BY device_id, metric, instance, ts", [cutoff])
+                            "AND value IS NOT NULL ORDER BY device_id, metric, instance, ts", [cutoff])
                 kept = cur.execute("SELECT count(*) FROM batch").fetchone()[0]
                 cur.execute("INSERT INTO metrics_raw SELECT * FROM batch")
                 self._rollup(cur)
