@@ -54,10 +54,7 @@ def move_hot_samples(rt: Runtime, batch: int = MOVE_BATCH, settle_seconds: int |
             upper = hot.settled_upto(c, int(time.time()) - settle_seconds)
             rows = hot.between(c, mark, upper, batch)
         if rows:
-            import pyarrow as pa  # only the mover needs it: a large library to load
-
-            table = pa.table(hot.columns(rows), schema=arrow_schema())
-            moved += store.append(table, rows[-1]["id"], time.time())
+            moved += store.append(hot.to_arrow(rows, arrow_schema()), rows[-1]["id"], time.time())
             mark = rows[-1]["id"]
         # Rows at or below the watermark are in DuckDB: the hot copy can go (also after a crash).
         rt.db.write(lambda c, m=mark: hot.delete_upto(c, m))

@@ -57,11 +57,9 @@ def test_rows_not_yet_moved_come_across_and_reach_duckdb_once(old_schema: Settin
     assert hot.unpack(rows[5]["samples"]) == [(T0 + 15, "disk_used_percent", "/", 15.1)]
 
     # Ids 11..15 had reached DuckDB before the upgrade (a crash before the hot delete).
-    import pyarrow as pa
-
     from ninjait.monitoring.analytics import arrow_schema
 
-    service.analytics(rt).append(pa.table(hot.columns(rows[:5]), schema=arrow_schema()), 15, time.time())
+    service.analytics(rt).append(hot.to_arrow(rows[:5], arrow_schema()), 15, time.time())
     assert service.move_hot_samples(rt, settle_seconds=0) == 25
     expected = [(T0 + i, "disk_used_percent" if i % 4 == 3 else "cpu_percent", "/" if i % 4 == 3 else "",
                  pytest.approx(i + 0.1)) for i in range(10, 40)]

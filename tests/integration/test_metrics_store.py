@@ -79,11 +79,9 @@ def test_a_crash_between_the_two_stores_neither_loses_nor_doubles(rt) -> None:  
     store = service.analytics(rt)
     with rt.db.read() as c:
         rows = hot.between(c, 0, hot.max_id(c), 100)
-    import pyarrow as pa
-
     from ninjait.monitoring.analytics import arrow_schema
 
-    table = pa.table(hot.columns(rows[:2]), schema=arrow_schema())
+    table = hot.to_arrow(rows[:2], arrow_schema())
     store.append(table, rows[1]["id"], time.time())  # ...and the process dies before deleting the hot rows
     assert service.move_hot_samples(rt, settle_seconds=0) == 30
     assert [r[0] for r in tier(rt, "raw")] == [T0 + i for i in range(50)]

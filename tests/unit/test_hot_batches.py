@@ -39,24 +39,31 @@ def test_it_packs_a_check_in_and_unpacks_every_value_once() -> None:
     assert hot.pack_check_in([]) is None
 
 
-def test_the_mover_columns_hold_the_same_values_with_gaps_as_nulls() -> None:
-    samples = [sample(100.0, 5.0, {"/": 50.0}), sample(130.0, 6.0, {"/": 51.0, "/data": 12.0})]
-    packed = hot.pack_check_in(samples)
-    assert packed is not None
-    cols = hot.columns([{"id": 1, "tenant_id": 3, "device_id": 9, "samples": packed.samples}])
-    assert {len(v) for v in cols.values()} == {2 * 13}  # 13 series × 2 times, one null
-    assert set(cols["tenant_id"]) == {3} and set(cols["device_id"]) == {9}
-    rows = {(t, m, i, v) for t, m, i, v in zip(cols["ts"], cols["metric"], cols["instance"], cols["value"],
-                                              strict=True) if v is not None}
-    assert rows == expected(samples)
-    assert cols["value"].count(None) == 1
+def test_the_mover_table_holds_the_same_values_with_gaps_as_nulls() -> None:
+    from ninjait.monitoring.analytics import arrow_schema
+
+    first = [sample(100.0, 5.0, {"/": 50.0}), sample(130.0, 6.0, {"/": 51.0, "/data": 12.0})]
+    second = [sample(160.0, 7.0, {"/": 52.0})]
+    rows = [{"id": i, "tenant_id": 3, "device_id": d, "samples": hot.pack_check_in(s).samples}  # type: ignore[union-attr]
+            for i, (d, s) in enumerate([(9, first), (4, second)])]
+    rows.insert(1, {"id": 7, "tenant_id": 3, "device_id": 5, "samples": '{"t": [], "s": []}'})  # nothing in it
+    table = hot.to_arrow(rows, arrow_schema())
+    assert table.num_rows == 2 * 13 + 12  # 13 series × 2 times (one null), then 12 × 1
+    got = table.to_pylist()
+    assert {r["tenant_id"] for r in got} == {3}
+    assert [r["device_id"] for r in got] == [9] * 26 + [4] * 12
+    values = {(r["ts"], r["metric"], r["instance"], r["value"]) for r in got if r["value"] is not None}
+    assert values == expected(first) | expected(second)
+    assert [r["value"] for r in got].count(None) == 1
 
 
 def test_any_samples_pack_and_a_malformed_row_is_refused() -> None:
+    from ninjait.monitoring.analytics import arrow_schema
+
     given = [(1.0, "cpu_percent", "", 3.0), (2.0, "cpu_percent", "", 4.0), (2.0, "disk_used_percent", "/", 9.0)]
     packed = hot.pack(given)
     assert (packed.ts_min, packed.ts_max) == (1.0, 2.0)
     assert sorted(hot.unpack(packed.samples)) == sorted(given)
     broken = '{"t": [1.0, 2.0], "s": [["cpu_percent", "", [1.0]]]}'
     with pytest.raises(ValueError, match="1 values for 2 times"):
-        hot.columns([{"id": 5, "tenant_id": 1, "device_id": 1, "samples": broken}])
+        hot.to_arrow([{"id": 5, "tenant_id": 1, "device_id": 1, "samples": broken}], arrow_schema())
