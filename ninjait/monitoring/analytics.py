@@ -43,6 +43,10 @@ def arrow_schema() -> pa.Schema:
 TIERS = {"raw": 0, "5m": 300, "1h": 3600}
 
 
+class StaleWatermark(Exception):
+    pass
+
+
 @dataclass(frozen=True)
 class Retention:
     raw_days: int = 7
@@ -55,6 +59,7 @@ class DuckStore:
         self._con = connection
         self.retention = retention
         self._write_lock = threading.Lock()  # one bulk writer at a time; readers use their own cursors
+        self.moving = threading.Lock()  # held by the hot-table mover for a whole move
         self._con.execute(SCHEMA)
 
     def cursor(self) -> Any:
@@ -64,11 +69,16 @@ class DuckStore:
         row = self.cursor().execute("SELECT value FROM mover_state WHERE name = 'hot_id'").fetchone()
         return int(row[0]) if row else 0
 
-    def append(self, table: pa.Table, up_to_id: int, now: float) -> int:
-        """Store a batch and move the watermark in one transaction; returns rows kept (too-old rows dropped)."""
+    def append(self, table: pa.Table, up_to_id: int, now: float, after_id: int | None = None) -> int:
+        """Store a batch and move the watermark in one transaction; returns rows kept (too-old rows dropped).
+
+        ``after_id``: the watermark the batch was read above. When another mover moved the watermark
+        meanwhile, these rows are (or are being) stored already: StaleWatermark, and nothing is written."""
         cutoff = now - self.retention.raw_days * 86400
         with self._write_lock:
             cur = self.cursor()
+            if after_id is not None and self.watermark() != after_id:
+                raise StaleWatermark(f"the watermark moved past {after_id}: another move stored these rows")
             cur.register("incoming", table)
             cur.execute("BEGIN")
             try:

@@ -12,7 +12,7 @@ from ninjait.core.runtime import Runtime
 from ninjait.devices import service as devices
 from ninjait.identity.principal import SYSTEM, Principal
 from ninjait.monitoring import hot
-from ninjait.monitoring.analytics import DuckStore, Retention, arrow_schema
+from ninjait.monitoring.analytics import DuckStore, Retention, StaleWatermark, arrow_schema
 
 log = logging.getLogger("ninjait.monitoring")
 
@@ -43,23 +43,34 @@ def move_hot_samples(rt: Runtime, batch: int = MOVE_BATCH, settle_seconds: int |
 
     Ids only grow, so a watermark suffices, provided no smaller id commits later. On SQLite (one
     writer) none can; on PostgreSQL concurrent transactions may commit out of id order, so rows
-    are left to settle for a while before they are moved. ``batch`` counts hot rows (check-ins)."""
+    are left to settle for a while before they are moved. ``batch`` counts hot rows (check-ins).
+
+    One move at a time: a move that outlasts the minute must not be joined by the next minute's,
+    which would read the same rows (a second one returns at once; the append refuses stale rows too)."""
     if settle_seconds is None:
         settle_seconds = 30 if rt.db.backend == "postgresql" else 0
     store = analytics(rt)
-    moved = 0
-    while True:
-        mark = store.watermark()
-        with rt.db.read() as c:
-            upper = hot.settled_upto(c, int(time.time()) - settle_seconds)
-            rows = hot.between(c, mark, upper, batch)
-        if rows:
-            moved += store.append(hot.to_arrow(rows, arrow_schema()), rows[-1]["id"], time.time())
-            mark = rows[-1]["id"]
-        # Rows at or below the watermark are in DuckDB: the hot copy can go (also after a crash).
-        rt.db.write(lambda c, m=mark: hot.delete_upto(c, m))
-        if len(rows) < batch:
-            return moved
+    if not store.moving.acquire(blocking=False):
+        return 0
+    try:
+        moved = 0
+        while True:
+            mark = store.watermark()
+            with rt.db.read() as c:
+                upper = hot.settled_upto(c, int(time.time()) - settle_seconds)
+                rows = hot.between(c, mark, upper, batch)
+            if rows:
+                try:
+                    moved += store.append(hot.to_arrow(rows, arrow_schema()), rows[-1]["id"], time.time(), mark)
+                except StaleWatermark:
+                    continue  # moved by someone else meanwhile: read again above the new watermark
+                mark = rows[-1]["id"]
+            # Rows at or below the watermark are in DuckDB: the hot copy can go (also after a crash).
+            rt.db.write(lambda c, m=mark: hot.delete_upto(c, m))
+            if len(rows) < batch:
+                return moved
+    finally:
+        store.moving.release()
 
 
 def snapshot_analytics(rt: Runtime, dest: Path) -> str | None:

@@ -87,9 +87,11 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--memory-mb", type=int, default=Settings().analytics_memory_mb,
+                        help="DuckDB memory_limit (default: the appliance's analytics_memory_mb)")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="ninjait-bench-analytics-"))
-    memory = Settings().analytics_memory_mb
+    memory = args.memory_mb
     try:
         con = duckdb.connect(str(base / "analytics.duckdb"), config={"memory_limit": f"{memory}MiB"})
         con.execute(SCHEMA)

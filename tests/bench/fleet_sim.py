@@ -290,19 +290,20 @@ def count_stored(data_dir: Path, acked: list[tuple[str, int]]) -> dict[str, Any]
     from ninjait.monitoring import hot
     from ninjait.settings import Settings
 
+    con = duckdb.connect(str(data_dir / "analytics.duckdb"), read_only=True)
+    try:
+        moved = con.execute("SELECT count(*) FROM metrics_raw").fetchone()[0]
+        mark = con.execute("SELECT COALESCE(max(value), 0) FROM mover_state WHERE name = 'hot_id'").fetchone()[0]
+    finally:
+        con.close()
     db = open_database(Settings(data_dir=data_dir))
     try:
         with db.read() as c:
             batches = {(r["uid"], int(r["seq"])) for r in
                        c.all("SELECT a.uid, b.seq FROM agent_batches b JOIN agents a ON a.id = b.agent_id")}
-            hot_values = hot.count_values(c)
+            hot_values = hot.count_values(c, mark)
     finally:
         db.close()
-    con = duckdb.connect(str(data_dir / "analytics.duckdb"), read_only=True)
-    try:
-        moved = con.execute("SELECT count(*) FROM metrics_raw").fetchone()[0]
-    finally:
-        con.close()
     acked_set = set(acked)
     # Every check-in the bench ever made was acknowledged or failed; the stored rows must be those of
     # the stored batches, each once (the first check-ins carried samples too).

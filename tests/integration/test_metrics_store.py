@@ -178,3 +178,36 @@ def test_a_raw_series_reads_the_same_points_from_hot_rows_as_from_duckdb(rt) -> 
     assert service.move_hot_samples(rt, settle_seconds=0) == 9 * 12 + 3  # 9 samples of 11 scalars and /; /data 3 times
     assert hot_rows(rt) == 0
     assert {key: read(*key) for key in wanted} == hot_reads
+
+
+def test_moves_that_overlap_store_each_sample_once(rt) -> None:  # type: ignore[no-untyped-def]
+    """A move that outlasts its minute meets the next minute's: between them, every sample lands once."""
+    import threading
+
+    from ninjait.monitoring.analytics import StaleWatermark, arrow_schema
+
+    seed_hot(rt, [(T0 + i, float(i)) for i in range(400)], per_row=4)  # 100 hot rows
+    store = service.analytics(rt)
+    with rt.db.read() as c:
+        rows = hot.between(c, 0, hot.max_id(c), 10)
+    # A second mover that read the same rows as the first, after the first stored them, writes nothing.
+    store.append(hot.to_arrow(rows, arrow_schema()), rows[-1]["id"], time.time(), 0)
+    with pytest.raises(StaleWatermark):
+        store.append(hot.to_arrow(rows, arrow_schema()), rows[-1]["id"], time.time(), 0)
+    assert len(tier(rt, "raw")) == 40
+
+    start = threading.Barrier(4)
+    moved: list[int] = []
+
+    def move() -> None:
+        start.wait()
+        moved.append(service.move_hot_samples(rt, batch=3, settle_seconds=0))
+
+    threads = [threading.Thread(target=move) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(moved) == 360
+    assert [r[0] for r in tier(rt, "raw")] == [T0 + i for i in range(400)]
+    assert hot_rows(rt) == 0
