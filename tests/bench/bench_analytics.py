@@ -123,7 +123,8 @@ def main() -> None:
               "points_per_fleet_series": points, "memory_limit_mib": memory, "results": results}
     (Path(__file__).parent / "bench_analytics.json").write_text(json.dumps(report, indent=2))
     for name, figures in results.items():
-        print(f"{name:28s} p50 {figures['p50_ms']:7.1f} ms  p95 {figures['p95_ms']:7.1f} ms  max {figures['max_ms']:7.1f} ms")
+        print(f"{name:28s} p50 {figures['p50_ms']:7.1f} ms  p95 {figures['p95_ms']:7.1f} ms  "
+              f"max {figures['max_ms']:7.1f} ms")
     print(f"bench_analytics devices={args.devices} days={args.days} rows={rows} "
           f"fleet_hourly_p95={results['fleet_hourly_one_metric']['p95_ms']}ms")
 

@@ -117,7 +117,8 @@ def test_a_kill_during_a_backup_leaves_no_partial_archive(loaded, tmp_path: Path
     with db.read() as c:
         device = c.value("SELECT min(id) FROM devices")
     # About 30 MB: 8,000 hot rows of 200 samples each.
-    rows = [(1, device, 0, hot.pack((1.0e9 + b * 200 + i, "load1", "", 0.5) for i in range(200))) for b in range(8_000)]
+    rows = [(1, device, 0, hot.pack((1.0e9 + b * 200 + i, "load1", "", 0.5) for i in range(200)))
+            for b in range(8_000)]
     db.write(lambda c: hot.insert_many(c, rows))
     db.close()
 

@@ -27,8 +27,8 @@ def rt(settings: Settings):  # type: ignore[no-untyped-def]
     rt_mod.stop()
 
 
-def seed_hot(rt, samples: list[tuple[float, float]], metric: str = "cpu_percent", device: int = 7,  # type: ignore[no-untyped-def]
-             per_row: int = 20) -> None:
+def seed_hot(rt, samples: list[tuple[float, float]], metric: str = "cpu_percent",  # type: ignore[no-untyped-def]
+             device: int = 7, per_row: int = 20) -> None:
     """The samples as hot rows of ``per_row`` samples each, as check-ins store them."""
     rows = [(1, device, 0, hot.pack((ts, metric, "", v) for ts, v in samples[i:i + per_row]))
             for i in range(0, len(samples), per_row)]

@@ -44,8 +44,8 @@ def test_the_mover_table_holds_the_same_values_with_gaps_as_nulls() -> None:
 
     first = [sample(100.0, 5.0, {"/": 50.0}), sample(130.0, 6.0, {"/": 51.0, "/data": 12.0})]
     second = [sample(160.0, 7.0, {"/": 52.0})]
-    rows = [{"id": i, "tenant_id": 3, "device_id": d, "samples": hot.pack_check_in(s).samples}  # type: ignore[union-attr]
-            for i, (d, s) in enumerate([(9, first), (4, second)])]
+    packed = [(9, hot.pack_check_in(first)), (4, hot.pack_check_in(second))]
+    rows = [{"id": i, "tenant_id": 3, "device_id": d, "samples": p.samples} for i, (d, p) in enumerate(packed) if p]
     rows.insert(1, {"id": 7, "tenant_id": 3, "device_id": 5, "samples": '{"t": [], "s": []}'})  # nothing in it
     table = hot.to_arrow(rows, arrow_schema())
     assert table.num_rows == 2 * 13 + 12  # 13 series × 2 times (one null), then 12 × 1

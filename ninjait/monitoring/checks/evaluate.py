@@ -1,9 +1,10 @@
 """Batch evaluation: every few seconds over the devices that sent data since the last pass.
 
 The check-in hot path does nothing for checks beyond storing what came in (samples in
-`hot_sample_batches`, one row per check-in; agent-side results in `check_reports`). A pass reads what arrived since its
-watermark, matches it against the checks that apply to those devices, runs the state machine for
-all of them in one write and publishes `check.failed` / `check.recovered` after the commit.
+`hot_sample_batches`, one row per check-in; agent-side results in `check_reports`). A pass reads
+what arrived since its watermark, matches it against the checks that apply to those devices, runs
+the state machine for all of them in one write and publishes `check.failed` / `check.recovered`
+after the commit.
 """
 
 from __future__ import annotations
