@@ -148,6 +148,9 @@ SPECS: tuple[Spec, ...] = (
     Spec("metrics_raw_days", _parse_int, 7, "Days raw metric samples are kept.", minimum=1, maximum=90),
     Spec("metrics_5m_days", _parse_int, 90, "Days 5-minute metric aggregates are kept.", minimum=1, maximum=730),
     Spec("metrics_1h_days", _parse_int, 730, "Days 1-hour metric aggregates are kept.", minimum=1, maximum=3650),
+    Spec("analytics_memory_mb", _parse_int, 128,
+         "Memory DuckDB (metrics, reports) may use, in MiB; beyond it, it spills to disk.", minimum=32,
+         maximum=65536),
     Spec("check_evaluate_seconds", _parse_int, 2,
          "Seconds between passes of the check evaluator over devices that sent data.", minimum=1, maximum=300),
     Spec("check_results_days", _parse_int, 30, "Days check results (history) are kept.", minimum=1, maximum=730),
@@ -224,6 +227,7 @@ class Settings:
     metrics_raw_days: int = 7
     metrics_5m_days: int = 90
     metrics_1h_days: int = 730
+    analytics_memory_mb: int = 128
     check_evaluate_seconds: int = 2
     check_results_days: int = 30
     session_idle_minutes: int = 60

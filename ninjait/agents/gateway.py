@@ -21,11 +21,10 @@ from ninjait.core.db import Conn
 from ninjait.core.errors import Forbidden, Invalid, ServiceError
 from ninjait.core.runtime import Runtime
 from ninjait.devices import service as devices
+from ninjait.monitoring import hot
 from ninjait.monitoring.checks import agent_side as checks
 
 MAX_BODY = 16 * 1024 * 1024  # after decompression
-SCALAR_METRICS = ("cpu_percent", "load1", "load5", "load15", "mem_percent", "swap_percent", "process_count",
-                  "disk_read_bps", "disk_write_bps", "net_rx_bps", "net_tx_bps")
 
 
 def decode_body(raw: bytes, encoding: str) -> wire.CheckIn:
@@ -47,18 +46,6 @@ def decode_body(raw: bytes, encoding: str) -> wire.CheckIn:
         raise Invalid(f"check-in is not valid JSON: {exc}") from None
 
 
-def sample_rows(agent: service.AgentIdentity, samples: list[wire.MetricSample]) -> list[tuple[Any, ...]]:
-    rows: list[tuple[Any, ...]] = []
-    now = int(time.time())
-    for s in samples:
-        for name in SCALAR_METRICS:
-            rows.append((agent.tenant_id, agent.device_id, s.ts, name, "", float(getattr(s, name)), now))
-        for disk in s.disks:
-            rows.append((agent.tenant_id, agent.device_id, s.ts, "disk_used_percent", disk.mount, disk.used_percent,
-                         now))
-    return rows
-
-
 @dataclass
 class Stored:
     new_batch: bool
@@ -78,18 +65,20 @@ def report_rows(agent: service.AgentIdentity, reports: list[wire.CheckReport]) -
             for r in reports]
 
 
-def ingest(c: Conn, agent: service.AgentIdentity, batch: wire.CheckIn, rows: list[tuple[Any, ...]],
+def ingest(c: Conn, agent: service.AgentIdentity, batch: wire.CheckIn, samples: hot.Packed | None,
            signer: Any = None) -> Stored:
+    """Store a check-in; ``samples`` is ``hot.pack_check_in(batch.metrics)``, packed before the writer thread."""
     now = time.time()
     new = store.claim_batch(c, agent.id, batch.seq, int(now))
     result = Stored(new_batch=new, commands=[])
     if new:
-        store.insert_samples(c, rows)
+        if samples is not None:
+            hot.insert(c, agent.tenant_id, agent.device_id, int(now), samples)
         checks.store_reports(c, report_rows(agent, batch.check_results))
-        live = msgspec.to_builtins(batch.metrics[-1]) if batch.metrics else None
-        before = devices.record_check_in(c, agent.tenant_id, agent.device_id, int(now), batch.agent_version, live)
+        live = msgspec.json.encode(batch.metrics[-1]).decode() if batch.metrics else None
+        before, known = devices.record_check_in(c, agent.tenant_id, agent.device_id, int(now), batch.agent_version,
+                                                live)
         result.came_back_from = before if before != "online" else ""
-        known = devices.known_inventory_hash(c, agent.device_id)
         if batch.inventory is not None:
             digest = wire.inventory_hash(batch.inventory)
             if digest != known:
@@ -143,7 +132,8 @@ async def check_in(rt: Runtime, header: str, raw: bytes, encoding: str) -> bytes
         raise Forbidden("this agent is waiting for approval by an administrator")
     batch = decode_body(raw, encoding)
     signer = service.signer(rt)
-    stored: Stored = await rt.db.awrite(lambda c: ingest(c, agent, batch, sample_rows(agent, batch.metrics), signer))
+    samples = hot.pack_check_in(batch.metrics)
+    stored: Stored = await rt.db.awrite(lambda c: ingest(c, agent, batch, samples, signer))
     if stored.came_back_from or stored.finished or (stored.new_batch and batch.events):
         # Subscribers (audit, alerts, rules) write to the database: not on the event loop.
         await anyio.to_thread.run_sync(_publish, rt, agent, stored, batch.events if stored.new_batch else [])

@@ -1,8 +1,7 @@
-"""SQL of enrollment tokens, agents, batches, metric samples and commands."""
+"""SQL of enrollment tokens, agents, batches and commands (samples: monitoring/hot.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from ninjait.core.db import Conn
@@ -77,12 +76,6 @@ def claim_batch(c: Conn, agent_id: int, seq: int, now: int) -> bool:
     """True the first time (agent, seq) is seen: store the batch. False for a resend."""
     return c.value("INSERT INTO agent_batches (agent_id, seq, received_at) VALUES (?, ?, ?) "
                    "ON CONFLICT (agent_id, seq) DO NOTHING RETURNING seq", (agent_id, seq, now)) is not None
-
-
-def insert_samples(c: Conn, rows: Sequence[tuple[int, int, float, str, str, float, int]]) -> None:
-    if rows:
-        c.executemany("INSERT INTO metric_samples (tenant_id, device_id, ts, metric, instance, value, received_at) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 # --- commands ----------------------------------------------------------------------------------------

@@ -48,7 +48,9 @@ class Runtime:
         if self._analytics is None:
             import duckdb
 
-            self._analytics = duckdb.connect(str(self.analytics_path))
+            # DuckDB's default is 80 % of the machine's memory: bounded, it spills to disk instead.
+            self._analytics = duckdb.connect(str(self.analytics_path),
+                                             config={"memory_limit": f"{self.settings.analytics_memory_mb}MiB"})
         return self._analytics
 
     def close(self) -> None:

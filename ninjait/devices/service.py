@@ -227,12 +227,13 @@ def create_for_agent(c: Conn, tenant_id: int, org_id: int, site_id: int, hostnam
 
 
 def record_check_in(c: Conn, tenant_id: int, device_id: int, now: int, agent_version: str,
-                    live: dict[str, Any] | None) -> str:
-    """Returns the device's status before this check-in."""
-    status, version = store.seen(c, device_id, now, agent_version, json.dumps(live) if live is not None else None)
+                    live: str | None) -> tuple[str, str]:
+    """``live``: the newest sample as JSON, or None. Returns the device's status before this check-in and
+    its known inventory hash."""
+    status, version, inventory_hash = store.seen(c, device_id, now, agent_version, live)
     if version != agent_version:
         groups.refresh_devices(c, tenant_id, [device_id])  # rare: an agent update (rules may name agent_version)
-    return status
+    return status, inventory_hash
 
 
 def search_text(inventory: dict[str, Any]) -> str:
@@ -243,10 +244,6 @@ def search_text(inventory: dict[str, Any]) -> str:
     parts += inventory.get("users", [])
     parts += [s.get("name", "") for s in inventory.get("software", [])]
     return " ".join(str(p) for p in parts if p).lower()[:200_000]
-
-
-def known_inventory_hash(c: Conn, device_id: int) -> str:
-    return store.inventory_hash(c, device_id)
 
 
 def record_inventory(c: Conn, device_id: int, inventory: dict[str, Any], digest: str, now: int) -> None:

@@ -35,9 +35,10 @@ def list_for(c: Conn, tenant_id: int, orgs: frozenset[int] | None) -> list[dict[
     return rows if orgs is None else [r for r in rows if r["organization_id"] in orgs]
 
 
-def seen(c: Conn, device_id: int, now: int, agent_version: str, live: str | None) -> tuple[str, str]:
-    """Record a check-in; returns the status and agent version the device had before (it is online now)."""
-    before = c.one("SELECT status, agent_version FROM devices WHERE id = ?", (device_id,)) or {}
+def seen(c: Conn, device_id: int, now: int, agent_version: str, live: str | None) -> tuple[str, str, str]:
+    """Record a check-in; returns the status and agent version the device had before (it is online now), and its
+    inventory hash (one read for the three: this runs for every check-in)."""
+    before = c.one("SELECT status, agent_version, inventory_hash FROM devices WHERE id = ?", (device_id,)) or {}
     changed = "status_changed_at = CASE WHEN status = 'online' THEN status_changed_at ELSE ? END"
     if live is None:
         c.execute(f"UPDATE devices SET last_seen_at = ?, agent_version = ?, status = 'online', {changed} "
@@ -45,7 +46,7 @@ def seen(c: Conn, device_id: int, now: int, agent_version: str, live: str | None
     else:
         c.execute(f"UPDATE devices SET last_seen_at = ?, agent_version = ?, live = ?, status = 'online', {changed} "
                   "WHERE id = ?", (now, agent_version, live, now, device_id))
-    return before.get("status") or "", before.get("agent_version") or ""
+    return before.get("status") or "", before.get("agent_version") or "", before.get("inventory_hash") or ""
 
 
 def set_inventory(c: Conn, device_id: int, inventory: str, inventory_hash: str, hostname: str, os_name: str,
@@ -64,10 +65,6 @@ def brief(c: Conn, tenant_id: int, device_id: int) -> dict[str, Any] | None:
 def tenant_and_inventory(c: Conn, device_id: int) -> tuple[int, dict[str, Any]]:
     row = c.one("SELECT tenant_id, inventory FROM devices WHERE id = ?", (device_id,))
     return row["tenant_id"], json.loads(row["inventory"] or "{}")
-
-
-def inventory_hash(c: Conn, device_id: int) -> str:
-    return c.value("SELECT inventory_hash FROM devices WHERE id = ?", (device_id,)) or ""
 
 
 def update(c: Conn, tenant_id: int, device_id: int, values: dict[str, Any]) -> None:

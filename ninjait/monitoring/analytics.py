@@ -1,6 +1,6 @@
 """The metrics tiers in DuckDB: raw samples, 5-minute and 1-hour min/avg/max.
 
-Samples arrive in bulk (Arrow tables) from the hot SQLite table, sorted by
+Samples arrive in bulk (Arrow tables expanded from the hot table's per-check-in rows), sorted by
 (device, metric, instance, ts) so a device's series sit together. After each
 append the 5-minute and 1-hour buckets the batch touched are recomputed from
 raw, so late samples (within the raw retention) give exact aggregates.
@@ -43,6 +43,10 @@ def arrow_schema() -> pa.Schema:
 TIERS = {"raw": 0, "5m": 300, "1h": 3600}
 
 
+class StaleWatermark(Exception):
+    pass
+
+
 @dataclass(frozen=True)
 class Retention:
     raw_days: int = 7
@@ -55,6 +59,7 @@ class DuckStore:
         self._con = connection
         self.retention = retention
         self._write_lock = threading.Lock()  # one bulk writer at a time; readers use their own cursors
+        self.moving = threading.Lock()  # held by the hot-table mover for a whole move
         self._con.execute(SCHEMA)
 
     def cursor(self) -> Any:
@@ -64,16 +69,22 @@ class DuckStore:
         row = self.cursor().execute("SELECT value FROM mover_state WHERE name = 'hot_id'").fetchone()
         return int(row[0]) if row else 0
 
-    def append(self, table: pa.Table, up_to_id: int, now: float) -> int:
-        """Store a batch and move the watermark in one transaction; returns rows kept (too-old rows dropped)."""
+    def append(self, table: pa.Table, up_to_id: int, now: float, after_id: int | None = None) -> int:
+        """Store a batch and move the watermark in one transaction; returns rows kept (too-old rows dropped).
+
+        ``after_id``: the watermark the batch was read above. When another mover moved the watermark
+        meanwhile, these rows are (or are being) stored already: StaleWatermark, and nothing is written."""
         cutoff = now - self.retention.raw_days * 86400
         with self._write_lock:
             cur = self.cursor()
+            if after_id is not None and self.watermark() != after_id:
+                raise StaleWatermark(f"the watermark moved past {after_id}: another move stored these rows")
             cur.register("incoming", table)
             cur.execute("BEGIN")
             try:
+                # A null value is a series' gap in a hot batch (a disk mounted between two samples).
                 cur.execute("CREATE OR REPLACE TEMP TABLE batch AS SELECT * FROM incoming WHERE ts >= ? "
-                            "ORDER BY device_id, metric, instance, ts", [cutoff])
+                            "AND value IS NOT NULL ORDER BY device_id, metric, instance, ts", [cutoff])
                 kept = cur.execute("SELECT count(*) FROM batch").fetchone()[0]
                 cur.execute("INSERT INTO metrics_raw SELECT * FROM batch")
                 self._rollup(cur)

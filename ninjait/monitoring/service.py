@@ -11,7 +11,8 @@ from ninjait.core.errors import Invalid
 from ninjait.core.runtime import Runtime
 from ninjait.devices import service as devices
 from ninjait.identity.principal import SYSTEM, Principal
-from ninjait.monitoring.analytics import COLUMNS, DuckStore, Retention, arrow_schema
+from ninjait.monitoring import hot
+from ninjait.monitoring.analytics import DuckStore, Retention, StaleWatermark, arrow_schema
 
 log = logging.getLogger("ninjait.monitoring")
 
@@ -21,7 +22,7 @@ METRICS = {
     "disk_read_bps": "Disk read B/s", "disk_write_bps": "Disk write B/s", "net_rx_bps": "Network in B/s",
     "net_tx_bps": "Network out B/s", "disk_used_percent": "Disk used % (per mount)",
 }
-MOVE_BATCH = 200_000
+MOVE_BATCH = 1_000  # hot rows (check-ins) per DuckDB append: about 240,000 values
 MAX_RANGE = 2 * 366 * 86400
 
 
@@ -37,34 +38,39 @@ def analytics(rt: Runtime) -> DuckStore:
 # --- hot table -> DuckDB ----------------------------------------------------------------------------
 
 def move_hot_samples(rt: Runtime, batch: int = MOVE_BATCH, settle_seconds: int | None = None) -> int:
-    """Move every sample from the hot table into DuckDB, in bulk. Safe to run twice or to crash midway:
-    DuckDB records the last moved id in the same transaction as the rows.
+    """Move every sample from the hot table into DuckDB, in bulk; returns the values moved. Safe to run
+    twice or to crash midway: DuckDB records the last moved hot id in the same transaction as the rows.
 
     Ids only grow, so a watermark suffices, provided no smaller id commits later. On SQLite (one
     writer) none can; on PostgreSQL concurrent transactions may commit out of id order, so rows
-    are left to settle for a while before they are moved."""
+    are left to settle for a while before they are moved. ``batch`` counts hot rows (check-ins).
+
+    One move at a time: a move that outlasts the minute must not be joined by the next minute's,
+    which would read the same rows (a second one returns at once; the append refuses stale rows too)."""
     if settle_seconds is None:
         settle_seconds = 30 if rt.db.backend == "postgresql" else 0
     store = analytics(rt)
-    moved = 0
-    while True:
-        mark = store.watermark()
-        with rt.db.read() as c:
-            upper = c.value("SELECT COALESCE(max(id), 0) FROM metric_samples WHERE received_at <= ?",
-                            (int(time.time()) - settle_seconds,))
-            rows = c.all("SELECT id, tenant_id, device_id, metric, instance, ts, value FROM metric_samples "
-                         "WHERE id > ? AND id <= ? ORDER BY id LIMIT ?", (mark, upper, batch))
-        if rows:
-            import pyarrow as pa  # only the mover needs it: a large library to load
-
-            table = pa.table({name: [r[name] for r in rows] for name in COLUMNS}, schema=arrow_schema())
-            store.append(table, rows[-1]["id"], time.time())
-            moved += len(rows)
-            mark = rows[-1]["id"]
-        # Rows at or below the watermark are in DuckDB: the hot copy can go (also after a crash).
-        rt.db.write(lambda c, m=mark: c.execute("DELETE FROM metric_samples WHERE id <= ?", (m,)))
-        if len(rows) < batch:
-            return moved
+    if not store.moving.acquire(blocking=False):
+        return 0
+    try:
+        moved = 0
+        while True:
+            mark = store.watermark()
+            with rt.db.read() as c:
+                upper = hot.settled_upto(c, int(time.time()) - settle_seconds)
+                rows = hot.between(c, mark, upper, batch)
+            if rows:
+                try:
+                    moved += store.append(hot.to_arrow(rows, arrow_schema()), rows[-1]["id"], time.time(), mark)
+                except StaleWatermark:
+                    continue  # moved by someone else meanwhile: read again above the new watermark
+                mark = rows[-1]["id"]
+            # Rows at or below the watermark are in DuckDB: the hot copy can go (also after a crash).
+            rt.db.write(lambda c, m=mark: hot.delete_upto(c, m))
+            if len(rows) < batch:
+                return moved
+    finally:
+        store.moving.release()
 
 
 def snapshot_analytics(rt: Runtime, dest: Path) -> str | None:
@@ -115,11 +121,10 @@ def series(rt: Runtime, p: Principal, device_id: int, metric: str, instance: str
         # mover may run meanwhile: read the hot rows first, then DuckDB's rows and watermark from one
         # snapshot, and keep the hot rows above that watermark. Nothing is missed and nothing counted twice.
         with rt.db.read() as c:
-            hot = c.all("SELECT id, ts, value FROM metric_samples WHERE device_id = ? AND tenant_id = ? "
-                        "AND metric = ? AND instance = ? AND ts >= ? AND ts < ? AND id > ?",
-                        (device["id"], p.tenant_id, metric, instance, start, end, store.watermark()))
+            rows = hot.of_device(c, p.tenant_id, device["id"], start, end, store.watermark())
         points, mark = store.series_and_watermark(p.tenant_id, device["id"], metric, instance, start, end, tier)
-        late = [(r["ts"], r["value"], r["value"], r["value"]) for r in hot if r["id"] > mark]
+        late = [(ts, v, v, v) for r in rows if r["id"] > mark
+                for ts, _, inst, v in hot.unpack(r["samples"], (metric,)) if inst == instance and start <= ts < end]
         if late:
             points = sorted(points + late)
     return {"device_id": device["id"], "metric": metric, "instance": instance, "tier": tier, "from": start,

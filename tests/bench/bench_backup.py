@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from ninjait.core.db import open_database  # noqa: E402
 from ninjait.core.migrate import migrate  # noqa: E402
+from ninjait.monitoring import hot  # noqa: E402
 from ninjait.monitoring.analytics import ARROW_SCHEMA, SCHEMA  # noqa: E402
 from ninjait.settings import Settings  # noqa: E402
 from tests.support.appliance import Appliance  # noqa: E402
@@ -80,10 +81,10 @@ def synth_sqlite(data: Path, devices: int, days: int, now: float) -> None:
         db.write(lambda c, d=d: c.executemany(
             "INSERT INTO agent_batches (agent_id, seq, received_at) VALUES (?, ?, ?)",
             [(d, s, first + s * INTERVAL) for s in range(1, per_device + 1)]))
-    hot = [(1, d, now - 30 + i, m, "/" if m == "disk_used_percent" else "", 12.5, int(now))
-           for d in range(1, devices + 1) for i in (0, 30) for m in METRICS]
-    db.write(lambda c: c.executemany("INSERT INTO metric_samples (tenant_id, device_id, ts, metric, instance, value, "
-                                     "received_at) VALUES (?, ?, ?, ?, ?, ?, ?)", hot))
+    # The last minute's check-ins, one hot row each, as the gateway stores them.
+    rows = [(1, d, int(now), hot.pack((now - 30 + i, m, "/" if m == "disk_used_percent" else "", 12.5)
+                                      for m in METRICS)) for d in range(1, devices + 1) for i in (0, 30)]
+    db.write(lambda c: hot.insert_many(c, rows))
     db.close()
 
 

@@ -36,6 +36,7 @@ from ninjait.agents import gateway  # noqa: E402
 from ninjait.agents.service import AgentIdentity  # noqa: E402
 from ninjait.core import runtime as rt_mod  # noqa: E402
 from ninjait.identity.principal import SYSTEM  # noqa: E402
+from ninjait.monitoring import hot  # noqa: E402
 from ninjait.monitoring.checks import evaluate, service  # noqa: E402
 from ninjait.settings import Settings  # noqa: E402
 from ninjait.wiring import connect_subscribers  # noqa: E402
@@ -86,7 +87,7 @@ def check_in(rt: Any, agents: list[AgentIdentity], cpu: float, group: int = 64) 
                 SEQ[0] += 1
                 batch = msgspec.convert({"seq": SEQ[0], "sent_at": ts, "agent_version": "b",
                                          "metrics": [sample(ts, cpu)]}, wire.CheckIn)
-                gateway.ingest(c, agent, batch, gateway.sample_rows(agent, batch.metrics))
+                gateway.ingest(c, agent, batch, hot.pack_check_in(batch.metrics))
 
         rt.db.write(write)
 

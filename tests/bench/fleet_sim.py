@@ -53,7 +53,7 @@ from tests.support.identity import Browser, seed_world  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
 
 SAMPLES = 20
-ROWS_PER_SAMPLE = 12  # 11 scalar metrics and one disk, as the gateway stores them
+ROWS_PER_SAMPLE = 12  # values: 11 scalar metrics and one disk (one DuckDB metrics_raw row each)
 RESULT_EVERY = 100  # one check-in in this many carries a command result
 
 
@@ -287,28 +287,30 @@ def count_stored(data_dir: Path, acked: list[tuple[str, int]]) -> dict[str, Any]
     import duckdb
 
     from ninjait.core.db import open_database
+    from ninjait.monitoring import hot
     from ninjait.settings import Settings
 
+    con = duckdb.connect(str(data_dir / "analytics.duckdb"), read_only=True)
+    try:
+        moved = con.execute("SELECT count(*) FROM metrics_raw").fetchone()[0]
+        mark = con.execute("SELECT COALESCE(max(value), 0) FROM mover_state WHERE name = 'hot_id'").fetchone()[0]
+    finally:
+        con.close()
     db = open_database(Settings(data_dir=data_dir))
     try:
         with db.read() as c:
             batches = {(r["uid"], int(r["seq"])) for r in
                        c.all("SELECT a.uid, b.seq FROM agent_batches b JOIN agents a ON a.id = b.agent_id")}
-            hot = c.value("SELECT count(*) FROM metric_samples")
+            hot_values = hot.count_values(c, mark)
     finally:
         db.close()
-    con = duckdb.connect(str(data_dir / "analytics.duckdb"), read_only=True)
-    try:
-        moved = con.execute("SELECT count(*) FROM metrics_raw").fetchone()[0]
-    finally:
-        con.close()
     acked_set = set(acked)
     # Every check-in the bench ever made was acknowledged or failed; the stored rows must be those of
     # the stored batches, each once (the first check-ins carried samples too).
     expected_rows = len(batches) * SAMPLES * ROWS_PER_SAMPLE
     return {"acked_batches": len(acked_set), "acked_missing": len(acked_set - batches),
-            "stored_batches": len(batches), "sample_rows": hot + moved, "expected_rows": expected_rows,
-            "exactly_once": not (acked_set - batches) and hot + moved == expected_rows}
+            "stored_batches": len(batches), "sample_rows": hot_values + moved, "expected_rows": expected_rows,
+            "exactly_once": not (acked_set - batches) and hot_values + moved == expected_rows}
 
 
 def start_baseline(data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:

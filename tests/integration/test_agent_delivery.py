@@ -6,6 +6,7 @@ import json
 import time
 
 from ninjait.core.db import open_database
+from ninjait.monitoring import hot
 from ninjait.settings import Settings
 from tests.support.agent import AgentProcess, fingerprint, wait_until
 from tests.support.identity import Browser
@@ -46,13 +47,15 @@ def test_a_resent_batch_is_stored_once(world_app, tmp_path) -> None:  # type: ig
     db = open_db(app)
     try:
         with db.read() as c:
-            rows = c.value("SELECT count(*) FROM metric_samples WHERE device_id = ? AND ts = 1234.5", (device_id,))
-            disk = c.one("SELECT instance, value FROM metric_samples WHERE device_id = ? AND metric = "
-                         "'disk_used_percent'", (device_id,))
+            rows = c.all("SELECT samples FROM hot_sample_batches WHERE device_id = ? AND ts_min <= 1234.5 "
+                         "AND ts_max >= 1234.5", (device_id,))
     finally:
         db.close()
-    assert rows == 12  # 11 scalar metrics + 1 disk, once
-    assert disk == {"instance": "/", "value": 50.0}
+    assert len(rows) == 1  # one hot row for the batch, once
+    values = hot.unpack(rows[0]["samples"])
+    assert len(values) == 12  # 11 scalar metrics + 1 disk
+    assert [(m, i, v) for _, m, i, v in values if m in ("cpu_percent", "disk_used_percent")] == [
+        ("cpu_percent", "", 12.5), ("disk_used_percent", "/", 50.0)]
 
 
 def test_an_outage_loses_nothing_and_duplicates_nothing(world_app, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -125,7 +125,7 @@ def test_a_backup_made_under_load_restores_into_a_working_appliance(tmp_path: Pa
         if BACKEND == "sqlite":
             with copy.read() as c:
                 for table, count in manifest["tables"].items():
-                    if table in ("metric_samples",):
+                    if table in ("hot_sample_batches",):
                         continue  # the restored appliance's mover may already have moved some
                     assert c.value(f"SELECT count(*) FROM {table}") == count, table
 

@@ -17,6 +17,7 @@ from ninjait.agents import gateway
 from ninjait.agents.service import AgentIdentity
 from ninjait.core import runtime as rt_mod
 from ninjait.identity.principal import SYSTEM
+from ninjait.monitoring import hot
 from ninjait.monitoring.checks import evaluate, service
 from ninjait.settings import Settings
 from tests.support.identity import admin_principal
@@ -57,8 +58,7 @@ class Device:
         if inventory is not None:
             body["inventory"] = inventory
         batch = msgspec.convert(body, wire.CheckIn)
-        return self.rt.db.write(lambda c: gateway.ingest(c, self.agent, batch, gateway.sample_rows(self.agent,
-                                                                                                    batch.metrics)))
+        return self.rt.db.write(lambda c: gateway.ingest(c, self.agent, batch, hot.pack_check_in(batch.metrics)))
 
 
 def sample(ts: float, cpu: float = 5.0, mem: float = 40.0, disks: dict[str, float] | None = None,
@@ -348,7 +348,7 @@ def test_a_sample_from_a_clock_in_the_future_does_not_hold_back_later_ones(rt) -
     evaluate.run_pass(rt, now=now)
     assert state(rt, d, check)["state"] == "passing"
     d.send(sample(now + 200, cpu=99))  # put right, and received three minutes later: this one counts
-    rt.db.write(lambda c: c.execute("UPDATE metric_samples SET received_at = received_at + 180 WHERE ts = ?",
+    rt.db.write(lambda c: c.execute("UPDATE hot_sample_batches SET received_at = received_at + 180 WHERE ts_min = ?",
                                     (now + 200,)))
     evaluate.run_pass(rt, now=now + 180)
     assert state(rt, d, check)["state"] == "failing"

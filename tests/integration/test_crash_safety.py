@@ -19,6 +19,7 @@ import apsw
 import pytest
 
 from ninjait.core.db import open_database
+from ninjait.monitoring import hot
 from ninjait.settings import Settings
 from tests.conftest import BACKEND
 from tests.support.agent import wait_until
@@ -115,9 +116,10 @@ def test_a_kill_during_a_backup_leaves_no_partial_archive(loaded, tmp_path: Path
     db = open_database(Settings(data_dir=app.data_dir, database_url=app.env.get("NINJAIT_DATABASE_URL", "")))
     with db.read() as c:
         device = c.value("SELECT min(id) FROM devices")
-    rows = [(1, device, 1.0e9 + i, "load1", "", 0.5, 0) for i in range(400_000)]
-    db.write(lambda c: c.executemany("INSERT INTO metric_samples (tenant_id, device_id, ts, metric, instance, value, "
-                                     "received_at) VALUES (?, ?, ?, ?, ?, ?, ?)", rows))
+    # About 30 MB: 8,000 hot rows of 200 samples each.
+    rows = [(1, device, 0, hot.pack((1.0e9 + b * 200 + i, "load1", "", 0.5) for i in range(200)))
+            for b in range(8_000)]
+    db.write(lambda c: hot.insert_many(c, rows))
     db.close()
 
     out = tmp_path / "cut.tar.gz"

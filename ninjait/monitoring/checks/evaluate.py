@@ -1,9 +1,10 @@
 """Batch evaluation: every few seconds over the devices that sent data since the last pass.
 
 The check-in hot path does nothing for checks beyond storing what came in (samples in
-`metric_samples`, agent-side results in `check_reports`). A pass reads what arrived since its
-watermark, matches it against the checks that apply to those devices, runs the state machine for
-all of them in one write and publishes `check.failed` / `check.recovered` after the commit.
+`hot_sample_batches`, one row per check-in; agent-side results in `check_reports`). A pass reads
+what arrived since its watermark, matches it against the checks that apply to those devices, runs
+the state machine for all of them in one write and publishes `check.failed` / `check.recovered`
+after the commit.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from typing import Any
 
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import SYSTEM
+from ninjait.monitoring import hot
 from ninjait.monitoring.checks import kinds, observe, scope, states, store
 from ninjait.monitoring.checks.states import Change, Observation
 
 log = logging.getLogger("ninjait.checks")
-PASS_LIMIT = 500_000  # samples per pass; the rest wait for the next one
+PASS_LIMIT = 500_000  # agent reports per pass; the rest wait for the next one
+PASS_BATCHES = 20_000  # hot rows (check-ins) per pass, likewise
 # On PostgreSQL concurrent check-ins may commit out of id order: re-read what was received in the
 # last seconds too (observations older than the state's newest are ignored, so this is harmless).
 PG_OVERLAP = 30
@@ -68,19 +71,30 @@ def publish(rt: Runtime, changes: list[tuple[int, Change]]) -> None:
                     object_id=change.payload["device_id"], **change.payload)
 
 
-def _read_new(rt: Runtime, ev: Evaluator) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
-    """Samples of the metrics checks use and agent reports, since the last pass; and the new watermark."""
+def _read_new(rt: Runtime, ev: Evaluator) -> tuple[dict[int, list[observe.Sample]], list[dict[str, Any]], int]:
+    """Samples of the metrics checks use, by device, and agent reports, since the last pass; and the new
+    watermark."""
     with rt.db.read() as c:
         metrics = sorted(store.metrics_in_use(c) & set(kinds.METRICS))
-        upto = store.max_sample_id(c)
-        if rt.db.backend == "postgresql":
-            samples = store.samples_received_since(c, int(time.time()) - PG_OVERLAP, metrics) if metrics else []
+        upto = hot.max_id(c)
+        if not metrics:
+            rows = []
+        elif rt.db.backend == "postgresql":
+            rows = hot.received_since(c, int(time.time()) - PG_OVERLAP)
         else:
-            samples = store.samples_after(c, ev.mark, upto, metrics, PASS_LIMIT) if metrics else []
-            if len(samples) == PASS_LIMIT:
-                upto = samples[-1]["id"]  # the rest in the next pass
+            rows = hot.between(c, ev.mark, upto, PASS_BATCHES)
+            if len(rows) == PASS_BATCHES:
+                upto = rows[-1]["id"]  # the rest in the next pass
         reports = store.reports(c, PASS_LIMIT)
-    return samples, reports, upto
+    per_device: dict[int, list[observe.Sample]] = {}
+    for r in rows:
+        # A sample dated in the future (a wrong clock on the endpoint) counts as received: otherwise it
+        # would hold back every later sample once the clock is put right.
+        latest = r["received_at"] + CLOCK_SKEW
+        samples = [(min(ts, latest), m, i, v) for ts, m, i, v in hot.unpack(r["samples"], metrics)]
+        if samples:
+            per_device.setdefault(r["device_id"], []).extend(samples)
+    return per_device, reports, upto
 
 
 def _report_observation(check: dict[str, Any], device: dict[str, Any], r: dict[str, Any]) -> Observation:
@@ -96,16 +110,10 @@ def run_pass(rt: Runtime, now: float | None = None) -> PassResult:
 
 
 def _run_pass(rt: Runtime, ev: Evaluator, now: int) -> PassResult:
-    samples, reports, upto = _read_new(rt, ev)
-    if not samples and not reports:
+    per_device, reports, upto = _read_new(rt, ev)
+    if not per_device and not reports:
         ev.mark = max(ev.mark, upto)
         return PassResult()
-    per_device: dict[int, list[observe.Sample]] = {}
-    for s in samples:
-        # A sample dated in the future (a wrong clock on the endpoint) counts as received: otherwise it
-        # would hold back every later sample once the clock is put right.
-        ts = min(s["ts"], s["received_at"] + CLOCK_SKEW)
-        per_device.setdefault(s["device_id"], []).append((ts, s["metric"], s["instance"], s["value"]))
     reports_of: dict[int, list[dict[str, Any]]] = {}
     for r in reports:
         reports_of.setdefault(r["device_id"], []).append(r)

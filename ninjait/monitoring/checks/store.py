@@ -141,12 +141,6 @@ def inventory(c: Conn, device_id: int) -> str:
 
 # --- what arrived since the last pass ---------------------------------------------------------------
 
-def samples_after(c: Conn, mark: int, upto: int, metrics: Sequence[str], limit: int) -> list[Row]:
-    return c.all(f"SELECT id, tenant_id, device_id, ts, metric, instance, value, received_at FROM metric_samples "
-                 f"WHERE id > ? AND id <= ? AND metric IN ({','.join('?' * len(metrics))}) ORDER BY id LIMIT ?",
-                 [mark, upto, *metrics, limit])
-
-
 def metrics_in_use(c: Conn) -> set[str]:
     """The metrics enabled server-evaluated checks look at: a pass reads only those samples."""
     fixed = {"cpu": "cpu_percent", "memory": "mem_percent", "disk": "disk_used_percent"}
@@ -155,16 +149,6 @@ def metrics_in_use(c: Conn) -> set[str]:
                    "'metric')"):
         out.add(fixed.get(r["kind"]) or json.loads(r["params"]).get("metric", ""))
     return out
-
-
-def samples_received_since(c: Conn, since: int, metrics: Sequence[str]) -> list[Row]:
-    return c.all(f"SELECT id, tenant_id, device_id, ts, metric, instance, value, received_at FROM metric_samples "
-                 f"WHERE received_at >= ? AND metric IN ({','.join('?' * len(metrics))}) ORDER BY ts, id",
-                 [since, *metrics])
-
-
-def max_sample_id(c: Conn) -> int:
-    return int(c.value("SELECT COALESCE(max(id), 0) FROM metric_samples"))
 
 
 def insert_reports(c: Conn, rows: Sequence[tuple[Any, ...]]) -> None:
