@@ -39,5 +39,7 @@ CREATE TABLE portal_branding (
     tenant_id BIGINT PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
     title TEXT NOT NULL DEFAULT '',           -- shown instead of the tenant's name
     accent TEXT NOT NULL DEFAULT '#206bc4',   -- a CSS hex colour (served as the portal's theme.css)
+    logo {{blob}},                            -- PNG, JPEG or WebP, at most 256 KiB
+    logo_type TEXT NOT NULL DEFAULT '',
     welcome TEXT NOT NULL DEFAULT ''          -- a short text on the portal's home page
 );

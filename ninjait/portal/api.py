@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio
+
 import msgspec
 from litestar import Request, Response, get, post, put
+from litestar.datastructures import UploadFile
 from litestar.params import FromPath, JSONBody
 from litestar.response import Template
 from msgspec import Meta, Struct
@@ -105,7 +108,8 @@ def _settings_page(request: Req, *, error: str = "", status_code: int = 200) -> 
     with rt(request).db.read() as c:
         slug = c.value("SELECT slug FROM tenants WHERE id = ?", (p.tenant_id,))
     return page(request, "portal/settings.html", status_code=status_code, active="settings", error=error,
-                branding=service.stored_branding(rt(request), p), url=f"{rt(request).settings.base_url}/portal/{slug}",
+                branding=service.stored_branding(rt(request), p), slug=slug,
+                has_logo=service.logo(rt(request), p.tenant_id) is not None, url=f"{rt(request).settings.base_url}/portal/{slug}",
                 can_write=p.can("settings.write") and p.organizations_for("settings.write") is None)
 
 
@@ -125,6 +129,33 @@ def settings_save(request: Req, data: FormData) -> Response[Any]:
     return _back("/settings/portal", "saved")
 
 
+@put("/api/v1/portal-branding/logo", opt={"permission": "settings.write"}, tags=["portal"], status_code=204,
+     request_max_body_size=service.LOGO_MAX + 1024)
+async def logo_save(request: Req) -> None:
+    """Body: the image itself (PNG, JPEG or WebP, at most 256 KiB; an empty body removes the logo)."""
+    data = await request.body()
+    await anyio.to_thread.run_sync(lambda: service.save_logo(rt(request), principal_of(request), actor_of(request),
+                                                             data))
+
+
+@post("/settings/portal/logo", opt={"permission": "settings.write"}, include_in_schema=False,
+      request_max_body_size=service.LOGO_MAX + 64 * 1024)
+async def logo_form(request: Req) -> Response[Any]:
+    form = await request.form()
+    upload = form.get("logo")
+    data = await upload.read() if isinstance(upload, UploadFile) else b""
+
+    def run() -> Response[Any]:
+        try:
+            service.save_logo(rt(request), principal_of(request), actor_of(request),
+                              b"" if form.get("remove") == "on" else data)
+        except ServiceError as exc:
+            return _settings_page(request, error=exc.message, status_code=exc.status)
+        return _back("/settings/portal", "saved")
+
+    return await anyio.to_thread.run_sync(run)
+
+
 @post("/contacts/{contact_id:int}/portal", opt=WRITE, include_in_schema=False, sync_to_thread=True)
 def contact_access(request: Req, contact_id: FromPath[int], data: FormData) -> Response[Any]:
     from ninjait.tickets.contacts_views import _contact_page
@@ -142,5 +173,5 @@ def contact_access(request: Req, contact_id: FromPath[int], data: FormData) -> R
     return _back(f"/contacts/{contact_id}", "saved")
 
 
-route_handlers = [access_show, access_save, access_invite, branding_show, branding_save, settings_page,
-                  settings_save, contact_access]
+route_handlers = [access_show, access_save, access_invite, branding_show, branding_save, logo_save, settings_page,
+                  settings_save, logo_form, contact_access]

@@ -133,6 +133,8 @@ def branding(rt: Runtime, tenant_id: int) -> dict[str, Any]:
         name = c.value("SELECT name FROM tenants WHERE id = ?", (tenant_id,))
     out = {**BRANDING_DEFAULTS, **(row or {})}
     out["title"] = out["title"] or name or "Support"
+    with rt.db.read() as c:
+        out["has_logo"] = bool(c.value("SELECT logo_type FROM portal_branding WHERE tenant_id = ?", (tenant_id,)))
     return out
 
 
@@ -188,3 +190,39 @@ def attach(rt: Runtime, user: PortalUser, ticket_id: int, source: Any, file_name
     get_ticket(rt, user, ticket_id)
     attachments.upload(rt, service.system_principal(user.tenant_id), _actor(user), ticket_id, source, file_name,
                        content_type, comment_id=comment_id)
+
+
+LOGO_MAX = 256 * 1024
+LOGO_TYPES = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"))
+
+
+def _logo_type(data: bytes) -> str:
+    for magic, kind in LOGO_TYPES:
+        if data.startswith(magic):
+            return kind
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    raise Invalid("the logo must be a PNG, JPEG or WebP image", field="logo")
+
+
+def save_logo(rt: Runtime, p: Principal, actor: Actor, data: bytes) -> None:
+    """The portal's logo (empty: none). Checked by its first bytes, whatever the upload claims; SVG is not taken
+    (it can carry script)."""
+    if not p.can("settings.write") or p.organizations_for("settings.write") is not None:
+        raise Forbidden("the portal's branding needs settings.write")
+    if len(data) > LOGO_MAX:
+        raise Invalid(f"the logo is larger than {LOGO_MAX // 1024} KiB", field="logo")
+    kind = _logo_type(data) if data else ""
+    rt.db.write(lambda c: c.execute(
+        "INSERT INTO portal_branding (tenant_id, logo, logo_type) VALUES (?, ?, ?) ON CONFLICT (tenant_id) "
+        "DO UPDATE SET logo = excluded.logo, logo_type = excluded.logo_type", (p.tenant_id, data or None, kind)))
+    rt.bus.emit("portal_branding.updated", p.tenant_id, actor.as_dict(), object_type="tenant", object_id=p.tenant_id,
+                summary={"logo": kind or "removed", "bytes": len(data)})
+
+
+def logo(rt: Runtime, tenant_id: int) -> tuple[bytes, str] | None:
+    with rt.db.read() as c:
+        row = c.one("SELECT logo, logo_type FROM portal_branding WHERE tenant_id = ?", (tenant_id,))
+    if row is None or not row["logo"]:
+        return None
+    return bytes(row["logo"]), row["logo_type"]

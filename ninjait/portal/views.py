@@ -13,7 +13,7 @@ from litestar.params import FromPath
 from litestar.datastructures import UploadFile
 from litestar.response import File, Redirect, Template
 
-from ninjait.core.errors import ServiceError
+from ninjait.core.errors import NotFound, ServiceError
 from ninjait.identity.http import PORTAL_COOKIE, client_ip
 from ninjait.identity.views import FormData, field
 from ninjait.portal import accounts, service
@@ -56,6 +56,15 @@ def theme(request: Req, slug: FromPath[str]) -> Response[str]:
     brand = service.branding(rt(request), accounts.tenant_by_slug(rt(request), slug)["id"])
     return Response(f":root{{--tblr-primary:{brand['accent']};--portal-accent:{brand['accent']}}}\n",
                     media_type="text/css", headers={"Cache-Control": "no-cache"})
+
+
+@get("/portal/{slug:str}/logo", opt=PUBLIC, include_in_schema=False, sync_to_thread=True)
+def logo(request: Req, slug: FromPath[str]) -> Response[bytes]:
+    found = service.logo(rt(request), accounts.tenant_by_slug(rt(request), slug)["id"])
+    if found is None:
+        raise NotFound("no logo")
+    return Response(found[0], media_type=found[1], headers={"Cache-Control": "no-cache",
+                                                            "X-Content-Type-Options": "nosniff"})
 
 
 @get("/portal/{slug:str}/login", opt=PUBLIC, include_in_schema=False, sync_to_thread=True)
@@ -259,5 +268,5 @@ def kb_suggest(request: Req, slug: FromPath[str]) -> Template:
     return Template(template_name="portal/_suggestions.html", context={"articles": rows, "slug": slug})
 
 
-route_handlers = [theme, login_page, mfa_page, mfa, security_page, security, login, request_link, link_page, link_login, logout, home, new_page, create,
+route_handlers = [theme, logo, login_page, mfa_page, mfa, security_page, security, login, request_link, link_page, link_login, logout, home, new_page, create,
                   ticket_page, ticket_reply, ticket_file, kb_page, kb_article, kb_suggest]

@@ -19,7 +19,7 @@ from typing import Any
 from ninjait.core.errors import ServiceError
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import Actor
-from ninjait.tickets import attachments, ccs, mail_in, mail_threading, service, store
+from ninjait.tickets import attachments, ccs, links, mail_in, mail_threading, service, store
 
 log = logging.getLogger("ninjait.mail")
 RATE_LIMIT = 30  # messages per sender and hour; more is a loop or a flood
@@ -164,8 +164,10 @@ def _append(rt: Runtime, mailbox: dict[str, Any], msg: mail_in.Inbound, decision
         if at - done_at > mailbox["reopen_days"] * 86400:
             made = _open(rt, mailbox, msg, f"{ticket['number']} was closed more than {mailbox['reopen_days']} days "
                                            "ago: a new ticket", at, follow_up_of=ticket)
-            service.add_comment(rt, p, Actor(user_id=None, email=msg.sender), ticket["id"], "note",
-                                f"A later message opened ticket {made['ticket_id']}.", now=at)
+            if made["ticket_id"] is not None:
+                links.link(rt, p, Actor(user_id=None, email=msg.sender), made["ticket_id"], ticket["id"], "related")
+                service.add_comment(rt, p, Actor(user_id=None, email=msg.sender), ticket["id"], "note",
+                                    f"A later message opened a follow-up ticket ({made['ticket_id']}).", now=at)
             return made
         with rt.db.read() as c:
             reopen = store.first_status_of_type(c, tenant_id, "open") or store.first_status_of_type(c, tenant_id, "new")

@@ -306,7 +306,16 @@ def advance(rt: Runtime, now: float | None = None) -> list[tuple[str, int]]:
             if key in done:
                 continue
             after = ",".join(sorted(done | {key}))
-            if not rt.db.write(lambda c, t=t, after=after: store.claim_notification(c, t["id"], t["sla_notified"], after)):
+            state = f"{clk['clock'].replace('_', ' ')} {clk['state']}"
+
+            def claim(c: Any, t: dict[str, Any] = t, after: str = after, state: str = state) -> bool:
+                if not store.claim_notification(c, t["id"], t["sla_notified"], after):
+                    return False
+                # On the ticket's timeline too, in the same transaction as the claim.
+                store.transition(c, t["tenant_id"], t["id"], int(at), "sla", "", state, None, "SLA")
+                return True
+
+            if not rt.db.write(claim):
                 continue  # another worker published it
             t["sla_notified"] = after
             name = "ticket.sla_warning" if clk["state"] == "warning" else "ticket.sla_breached"

@@ -142,11 +142,13 @@ def _custom_from_form(request: Req, data: dict[str, Any]) -> dict[str, Any]:
 def _ticket_page(request: Req, ticket_id: int, *, error: str = "", status_code: int = 200) -> Template:
     p = principal_of(request)
     ticket = service.get_ticket(rt(request), p, ticket_id)
+    time_spent = time_entries.for_ticket(rt(request), p, ticket_id)
     timeline = sorted([{"at": c["created_at"], "comment": c} for c in ticket["comments"]] +
-                      [{"at": t["at"], "transition": t} for t in ticket["transitions"]], key=lambda x: x["at"])
+                      [{"at": t["at"], "transition": t} for t in ticket["transitions"]] +
+                      [{"at": e["started_at"], "time": e} for e in time_spent["entries"]], key=lambda x: x["at"])
     mine = time_entries.running_for(rt(request), p)
     return page(request, "tickets/ticket.html", status_code=status_code, active="tickets", ticket=ticket,
-                time=time_entries.for_ticket(rt(request), p, ticket_id), running=mine,
+                time=time_spent, running=mine,
                 work_types=time_entries.WORK_TYPES,
                 timeline=timeline, error=error, badge=sla_badge(ticket["sla"], time.time()), now=time.time(),
                 due_date=dt.datetime.fromtimestamp(ticket["due_at"], dt.UTC).date().isoformat() if ticket["due_at"] else "",

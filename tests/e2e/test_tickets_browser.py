@@ -31,6 +31,7 @@ def test_open_reply_and_close_a_ticket(signed_in_page: Callable[..., Page], worl
     page.get_by_label("Note").fill("remote session")
     page.get_by_role("button", name="Log time").click()
     expect(page.get_by_test_id("time-total")).to_contain_text("25 min, 25 billable")
+    expect(page.get_by_test_id("timeline-time")).to_contain_text("25 min remote · remote session")
 
     page.get_by_label("Status").select_option(label="Closed")
     page.get_by_role("button", name="Save").click()

@@ -205,3 +205,22 @@ def test_files_go_both_ways_but_notes_files_stay_inside(world_app, staff) -> Non
     finally:
         oli.close()
         pia.close()
+
+
+def test_the_portal_carries_the_tenants_logo(world_app, staff) -> None:  # type: ignore[no-untyped-def]
+    app, _ = world_app
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    r = staff.put("/api/v1/portal-branding/logo", content=b"<svg onload=alert(1)>", headers={"Content-Type": "image/png"})
+    assert r.status_code == 400 and "PNG, JPEG or WebP" in r.text
+    r = staff.put("/api/v1/portal-branding/logo", content=b"\x89PNG\r\n\x1a\n" + b"x" * (256 * 1024),
+                  headers={"Content-Type": "image/png"})
+    assert r.status_code in (400, 413)
+    assert staff.put("/api/v1/portal-branding/logo", content=png, headers={"Content-Type": "image/png"}).status_code == 204
+    with app.client() as anyone:
+        r = anyone.get("/portal/msp-a/logo")
+        assert r.status_code == 200 and r.content == png and r.headers["content-type"] == "image/png"
+        assert 'src="/portal/msp-a/logo"' in anyone.get("/portal/msp-a/login").text
+        assert anyone.get("/portal/msp-b/logo").status_code == 404  # another tenant has none
+    assert staff.put("/api/v1/portal-branding/logo", content=b"").status_code == 204
+    with app.client() as anyone:
+        assert anyone.get("/portal/msp-a/logo").status_code == 404

@@ -109,6 +109,18 @@ def test_mail_threads_into_tickets_and_replies_go_out_threaded(rt, imap, outbox)
     assert sent["Reply-To"] == "support@msp.test" and "A new fuser" in sent.get_body(("plain",)).get_content()
     assert sent["Cc"] == "bob@customer.test"
     ours = sent["Message-ID"]
+    # In the customer's mailbox (Dovecot's THREAD=REFERENCES, RFC 5256) her mail and our answer are one thread.
+    client = imap.client()
+    try:
+        client.create('"Customer"')
+        for raw in (bytes(first), sent.as_bytes()):
+            client.append('"Customer"', None, None, raw)
+        client.select('"Customer"', readonly=True)
+        status, threads = client.uid("THREAD", "REFERENCES", "UTF-8", "ALL")
+        assert status == "OK" and threads[0].count(b"(") == 1, threads  # one thread of two messages
+        assert b" " in threads[0]
+    finally:
+        client.logout()
 
     # Ann answers our message; Bob, on CC, answers all: both land on the same ticket.
     imap.deliver(mail("ann@customer.test", f"Re: [{ticket['number']}] Printer jams", "Thanks!\n\n> A new fuser",
@@ -152,7 +164,9 @@ def test_replies_to_closed_tickets_reopen_them_or_open_a_follow_up(rt, imap) -> 
     imap.deliver(mail("carl@customer.test", "Re: VPN down", "And again", In_Reply_To="<vpn@customer.test>"))
     [later] = mail_imap.poll(rt, box, now=time.time() + 8 * 86400)
     assert later["outcome"] == "created" and later["ticket_id"] != made["ticket_id"]
-    assert _ticket(rt, later["ticket_id"])["description"].startswith(f"Follow-up of {_ticket(rt, made['ticket_id'])['number']}")
+    follow_up = _ticket(rt, later["ticket_id"])
+    assert follow_up["description"].startswith(f"Follow-up of {_ticket(rt, made['ticket_id'])['number']}")
+    assert [(x["role"], x["id"]) for x in follow_up["links"]] == [("related", made["ticket_id"])]
 
 
 def test_broken_mail_is_logged_and_never_stops_the_poller(rt, imap) -> None:  # type: ignore[no-untyped-def]

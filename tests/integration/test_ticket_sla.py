@@ -63,6 +63,10 @@ def test_policies_clocks_pauses_warnings_and_breaches(world_app, desk) -> None: 
     events = advance(app, created + 10_000)
     assert ("ticket.sla_breached", "first_response", t["id"]) in events  # never paused
     assert not any(clock == "resolution" and tid == t["id"] for _, clock, tid in events)  # paused: no breach
+    sla_moves = [(x["field"], x["new_value"]) for x in desk.get(f"/api/v1/tickets/{t['id']}").json()["transitions"]
+                 if x["field"] == "sla"]
+    assert sla_moves == [("sla", "first response warning"), ("sla", "first response breached")]  # on the timeline
+    assert "SLA: first response breached" in desk.get(f"/tickets/{t['id']}").text
 
 
 def test_sla_bad_input_and_tenant_wide_rules(world_app, desk) -> None:  # type: ignore[no-untyped-def]
