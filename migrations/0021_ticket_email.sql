@@ -22,6 +22,7 @@ CREATE TABLE mailboxes (
     reopen_days BIGINT NOT NULL DEFAULT 14,   -- a reply to a ticket closed longer ago opens a new one
     enabled BIGINT NOT NULL DEFAULT 1,
     last_polled_at BIGINT,
+    polling_until BIGINT,                     -- a fetch holds the mailbox until then (one fetch at a time)
     last_error TEXT NOT NULL DEFAULT '',
     created_at BIGINT NOT NULL,
     UNIQUE (tenant_id, name)

@@ -42,7 +42,7 @@ LAYOUT_CONTEXT.append(_counter)
 
 
 def _int(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 @get("/alerts", opt=READ, include_in_schema=False, sync_to_thread=True)
@@ -213,12 +213,12 @@ def policy_create(request: Req, data: FormData) -> Response[Any]:
         kind, _, target = field(data, f"step{i}_target", 40).partition(":")
         after = field(data, f"step{i}_after", 6)
         if kind in ("channel", "user", "rotation") and target.isdigit():
-            steps.append({"after_minutes": int(after) if after.isdigit() else -1, f"{kind}_id": int(target)})
+            steps.append({"after_minutes": int(after) if after.isascii() and after.isdigit() else -1, f"{kind}_id": int(target)})
     target = field(data, "ack_target_minutes", 6)
     try:
         escalation.create_policy(rt(request), principal_of(request), actor_of(request), {
             "name": field(data, "name", 100), "min_severity": field(data, "min_severity", 20), "steps": steps,
-            "ack_target_minutes": int(target) if target.isdigit() else 0})
+            "ack_target_minutes": int(target) if target.isascii() and target.isdigit() else 0})
     except ServiceError as exc:
         return _escalation_page(request, error=exc.message, status_code=exc.status)
     return _back("/alerts/escalation", "saved")
@@ -242,7 +242,7 @@ def action_create(request: Req, data: FormData) -> Response[Any]:
         actions.create_action(rt(request), principal_of(request), actor_of(request), {
             "name": field(data, "name", 100), "rule": field(data, "rule", 200), "on_event": field(data, "on_event", 20),
             "min_severity": field(data, "min_severity", 20) or "info", "interpreter": field(data, "interpreter", 20),
-            "script": field(data, "script", 262145), "timeout_seconds": int(timeout) if timeout.isdigit() else 0})
+            "script": field(data, "script", 262145), "timeout_seconds": int(timeout) if timeout.isascii() and timeout.isdigit() else 0})
     except ServiceError as exc:
         return _escalation_page(request, error=exc.message, status_code=exc.status)
     return _back("/alerts/escalation", "saved")

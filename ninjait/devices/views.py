@@ -29,7 +29,7 @@ def rt(request: Req) -> Any:
 
 
 def _int(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def _epoch(local: str) -> int | None:

@@ -91,7 +91,7 @@ def sso_settings_save(request: Req, data: FormData) -> Response[Any]:
     role = field(data, "default_role_id", 20).strip()
     form = {"issuer": field(data, "issuer", 500), "client_id": field(data, "client_id", 255),
             "enabled": field(data, "enabled") == "on", "create_users": field(data, "create_users") == "on",
-            "default_role_id": int(role) if role.isdigit() else None}
+            "default_role_id": int(role) if role.isascii() and role.isdigit() else None}
     try:
         oidc.set_config(rt(request), principal_of(request), actor_of(request),
                         client_secret=field(data, "client_secret", 1000) or None, **form)

@@ -269,7 +269,7 @@ def account_token_create(request: Req, data: FormData) -> Response[Any]:
     days = field(data, "expires_in_days", 10).strip()
     try:
         created = authn.create_api_token(rt(request), principal_of(request), actor_of(request), field(data, "name", 200),
-                                         values(data, "permissions"), int(days) if days.isdigit() else None)
+                                         values(data, "permissions"), int(days) if days.isascii() and days.isdigit() else None)
     except ServiceError as exc:
         return _account(request, status_code=exc.status, error=exc.message)
     response = _account(request)

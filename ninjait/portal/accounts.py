@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ninjait.core.crypto import new_token
-from ninjait.core.errors import Forbidden, Invalid, NotFound
+from ninjait.core.errors import Conflict, Forbidden, Invalid, NotFound
 from ninjait.core.runtime import Runtime
 from ninjait.identity import authn, passwords, totp
 from ninjait.identity.principal import Actor, Principal
@@ -252,6 +252,8 @@ def complete_mfa(rt: Runtime, user: PortalUser, code: str, ip: str) -> None:
 
 def start_totp(rt: Runtime, user: PortalUser) -> dict[str, str]:
     """A new secret (stored, not yet on) and its QR code for the contact's authenticator app."""
+    if totp_enabled(rt, user):
+        raise Conflict("two-step sign-in is on: turn it off first to set up another app")
     secret = totp.new_secret()
     sealed = rt.keyring.encrypt(secret.encode(), purpose="portal-totp", context=f"contact:{user.contact_id}")
     rt.db.write(lambda c: c.execute("UPDATE portal_accounts SET totp_secret = ? WHERE contact_id = ? "

@@ -53,11 +53,12 @@ def get_ticket(rt: Runtime, user: PortalUser, ticket_id: int) -> dict[str, Any]:
                        f"WHERE {where} AND t.id = ?", (*args, ticket_id))
         if ticket is None:
             raise NotFound("ticket not found")
-        # Files on the ticket itself or on a public message; never those of internal notes.
+        # Files on a public message, and files the customer side sent with the ticket (no staff uploader);
+        # never those of internal notes, nor files staff put on the ticket itself (internal by default).
         ticket["attachments"] = c.all(
             "SELECT a.id, a.file_name, a.size, a.created_at FROM ticket_attachments a LEFT JOIN ticket_comments c "
-            "ON c.id = a.comment_id WHERE a.tenant_id = ? AND a.ticket_id = ? AND (a.comment_id IS NULL OR "
-            f"c.kind IN ({', '.join('?' for _ in PUBLIC_KINDS)})) ORDER BY a.id",
+            "ON c.id = a.comment_id WHERE a.tenant_id = ? AND a.ticket_id = ? AND ((a.comment_id IS NULL AND "
+            f"a.uploaded_by IS NULL) OR c.kind IN ({', '.join('?' for _ in PUBLIC_KINDS)})) ORDER BY a.id",
             (user.tenant_id, ticket_id, *PUBLIC_KINDS))
         ticket["comments"] = c.all(
             "SELECT c.kind, c.body, c.created_at, CASE WHEN c.kind = 'reply' THEN COALESCE(NULLIF(u.name, ''), 'Support') "

@@ -194,7 +194,7 @@ async def create(request: Req, slug: FromPath[str]) -> Response[Any]:
         form = {k: field(data, k, tickets.MAX_TEXT + 1) for k in ("subject", "description", "organization_id")}
         org = form["organization_id"]
         try:
-            made = service.open_ticket(rt(request), user_of(request), int(org) if org.isdigit() else None,
+            made = service.open_ticket(rt(request), user_of(request), int(org) if org.isascii() and org.isdigit() else None,
                                        form["subject"], form["description"])
             if upload is not None:
                 service.attach(rt(request), user_of(request), made["id"], upload.file, upload.filename,

@@ -78,13 +78,19 @@ def record_merge(c: Conn, tenant_id: int, ticket_id: int, survivor_id: int, user
 
 
 def move_ticket_rows(c: Conn, tenant_id: int, source: int, survivor: int) -> dict[str, int]:
-    """Move comments, time, attachments, devices, CCs and links from ``source`` to ``survivor``; counts moved."""
+    """Move comments, time, attachments, devices, CCs, links, e-mail threads, articles and custom values (the
+    survivor's own values win) from ``source`` to ``survivor``; counts moved."""
     counted = {name: int(c.value(f"SELECT count(*) FROM {table} WHERE tenant_id = ? AND ticket_id = ?",
                                  (tenant_id, source)) or 0)
                for name, table in (("comments", "ticket_comments"), ("time_entries", "time_entries"),
                                    ("attachments", "ticket_attachments"))}
-    for table in ("ticket_comments", "time_entries", "ticket_attachments", "user_notifications"):
+    # ticket_messages: customers' replies to the merged ticket's e-mails thread to the survivor.
+    for table in ("ticket_comments", "time_entries", "ticket_attachments", "user_notifications", "ticket_messages"):
         c.execute(f"UPDATE {table} SET ticket_id = ? WHERE tenant_id = ? AND ticket_id = ?", (survivor, tenant_id, source))
+    for table, key in (("ticket_articles", "article_id, linked_at"), ("ticket_custom_values", "field_id, value")):
+        c.execute(f"INSERT INTO {table} (tenant_id, ticket_id, {key}) SELECT tenant_id, ?, {key} FROM {table} "
+                  "WHERE tenant_id = ? AND ticket_id = ? ON CONFLICT DO NOTHING", (survivor, tenant_id, source))
+        c.execute(f"DELETE FROM {table} WHERE tenant_id = ? AND ticket_id = ?", (tenant_id, source))
     counted["devices"] = int(c.value(
         "SELECT count(*) FROM ticket_devices d WHERE d.tenant_id = ? AND d.ticket_id = ? AND NOT EXISTS "
         "(SELECT 1 FROM ticket_devices s WHERE s.ticket_id = ? AND s.device_id = d.device_id)",

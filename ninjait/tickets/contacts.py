@@ -110,6 +110,12 @@ def update_contact(rt: Runtime, p: Principal, actor: Actor, contact_id: int, dat
     def write(c: Any) -> dict[str, Any]:
         before = _visible(c, p, contact_id, "tickets.write")
         fields = _fields({**before, **{k: v for k, v in data.items() if v is not None}})
+        if fields["email"] != before["email"] and c.value("SELECT 1 FROM portal_accounts WHERE contact_id = ?",
+                                                          (contact_id,)):
+            # The address signs in to the portal: changing it hands over every organization's tickets it sees.
+            _require_all(p, before["organization_ids"], "changing the e-mail of a contact with portal access")
+            c.execute("DELETE FROM portal_sessions WHERE contact_id = ?", (contact_id,))
+            c.execute("DELETE FROM portal_links WHERE contact_id = ?", (contact_id,))
         store.update_contact(c, p.tenant_id, contact_id, fields)
         if data.get("organization_ids") is not None or data.get("organization_id") is not None:
             wanted = data.get("organization_ids")

@@ -26,7 +26,7 @@ def rt(request: Req) -> Any:
 
 
 def _int(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def _form(data: dict[str, Any]) -> dict[str, Any]:

@@ -55,12 +55,23 @@ def _date(value: str) -> dt.date:
         raise IcalError(f"not an iCalendar date: {value[:40]!r}") from None
 
 
+def _bounded(value: str, low: int, high: int, what: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise IcalError(f"{what} is not a number: {value[:20]!r}") from None
+    if not low <= number <= high:
+        raise IcalError(f"{what} {number} is out of range ({low} to {high})")
+    return number
+
+
 def _yearly(start: dt.date, rule: str) -> list[dt.date] | None:
     parts = dict(p.partition("=")[::2] for p in rule.upper().split(";") if p)
     if parts.get("FREQ") != "YEARLY" or set(parts) - {"FREQ", "UNTIL", "COUNT", "INTERVAL"}:
         return None
-    step = int(parts.get("INTERVAL") or 1)
-    count = int(parts["COUNT"]) if parts.get("COUNT", "").isdigit() else YEARS_AHEAD * 10
+    step = _bounded(parts.get("INTERVAL") or "1", 1, 100, "INTERVAL")
+    count = min(_bounded(parts["COUNT"], 1, 10**6, "COUNT"), YEARS_AHEAD * 10) if parts.get("COUNT") \
+        else YEARS_AHEAD * 10
     until = _date(parts["UNTIL"]) if parts.get("UNTIL") else dt.date(dt.date.today().year + YEARS_AHEAD, 12, 31)
     out = []
     for n in range(0, count):
@@ -119,4 +130,6 @@ def _add_event(found: Holidays, event: dict[str, tuple[dict[str, str], str]]) ->
             found.skipped.append(summary)
             return
         days = [s + (d - start) for s in starts for d in days]
+    if len(found.dates) + len(days) > MAX_DAYS:
+        raise IcalError(f"more than {MAX_DAYS} holiday dates")
     found.dates.update(days)

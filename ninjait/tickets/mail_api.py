@@ -156,7 +156,7 @@ class MailboxController(Controller):
 def fetch_now(request: Req, mailbox_id: int) -> list[dict[str, Any]]:
     p = principal_of(request)
     mailboxes.get_mailbox(rt(request), p, mailbox_id)
-    mailboxes.require_tenant_wide(p)
+    mailboxes.require_admin(p)
     with rt(request).db.read() as c:
         row = c.one(f"SELECT {mailboxes.COLUMNS} FROM mailboxes WHERE tenant_id = ? AND id = ?",
                     (p.tenant_id, mailbox_id))
@@ -189,7 +189,7 @@ def _form(data: dict[str, Any]) -> dict[str, Any]:
     numbers = {k: field(data, k, 6) for k in ("imap_port", "poll_seconds", "reopen_days", "organization_id")}
     return {**{k: field(data, k, 254) for k in ("name", "address", "kind", "imap_host", "imap_security",
                                                  "imap_username", "folder", "processed", "move_to")},
-            **{k: int(v) if v.isdigit() else -1 for k, v in numbers.items()},
+            **{k: int(v) if v.isascii() and v.isdigit() else -1 for k, v in numbers.items()},
             "password": field(data, "password", 500),
             **{k: field(data, k, 5) == "on" for k in ("imap_verify", "create_contacts", "enabled")}}
 
@@ -206,7 +206,7 @@ def _list_page(request: Req, *, error: str = "", status_code: int = 200, form: d
                               "poll_seconds": 60, "reopen_days": 14, "imap_verify": True, "create_contacts": True,
                               "enabled": True, "processed": "move"},
                 receiver_port=rt(request).settings.mail_receiver_port,
-                can_write=p.can("tickets.write") and p.organizations_for("tickets.write") is None)
+                can_write=p.can("settings.write") and p.organizations_for("settings.write") is None)
 
 
 @get("/settings/mailboxes", opt=READ, include_in_schema=False, sync_to_thread=True)
@@ -229,7 +229,7 @@ def domain_save(request: Req, data: FormData) -> Response[Any]:
     org = field(data, "organization_id", 20)
     try:
         mailboxes.set_domain(rt(request), principal_of(request), actor_of(request), field(data, "domain", 253),
-                             int(org) if org.isdigit() else None)
+                             int(org) if org.isascii() and org.isdigit() else None)
     except ServiceError as exc:
         return _list_page(request, error=exc.message, status_code=exc.status)
     return _back("/settings/mailboxes", "saved")
@@ -242,7 +242,7 @@ def _mailbox_page(request: Req, mailbox_id: int, *, error: str = "", status_code
                 mailbox=mailboxes.get_mailbox(rt(request), p, mailbox_id),
                 log=mailboxes.log_of(rt(request), p, mailbox_id), fetched=fetched,
                 orgs={o["id"]: o["name"] for o in identity.list_organizations(rt(request), p)},
-                can_write=p.can("tickets.write") and p.organizations_for("tickets.write") is None)
+                can_write=p.can("settings.write") and p.organizations_for("settings.write") is None)
 
 
 @get("/settings/mailboxes/{mailbox_id:int}", opt=READ, include_in_schema=False, sync_to_thread=True)
@@ -373,7 +373,7 @@ def smtp_form(request: Req, data: FormData) -> Response[Any]:
     port = field(data, "port", 6)
     try:
         mail_settings.save_smtp(rt(request), principal_of(request), actor_of(request), {
-            "host": field(data, "host", 253), "port": int(port) if port.isdigit() else -1,
+            "host": field(data, "host", 253), "port": int(port) if port.isascii() and port.isdigit() else -1,
             "security": field(data, "security", 10), "username": field(data, "username", 254),
             "password": field(data, "password", 500), "sender": field(data, "sender", 254)})
     except ServiceError as exc:

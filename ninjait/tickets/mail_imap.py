@@ -17,6 +17,7 @@ from ninjait.tickets import mail_ingest, mailboxes
 log = logging.getLogger("ninjait.mail")
 TIMEOUT = 30
 BATCH = 200  # messages per poll; the rest wait for the next one
+LEASE_SECONDS = 15 * 60  # longer than a batch takes; a crashed fetch frees the mailbox after it
 
 
 def _context(verify: bool) -> ssl.SSLContext:
@@ -44,9 +45,16 @@ def _quoted(name: str) -> str:
 
 
 def poll(rt: Runtime, mailbox: dict[str, Any], now: float | None = None) -> list[dict[str, Any]]:
-    """Take the folder's unseen messages; returns their log rows. Connection errors go to ``last_error``."""
+    """Take the folder's unseen messages; returns their log rows. Connection errors go to ``last_error``. A
+    mailbox another fetch holds (the minute task and "Fetch now" at once) is left alone: nothing is taken twice."""
     outcomes: list[dict[str, Any]] = []
     error = ""
+    start = int(time.time() if now is None else now)
+    claimed = rt.db.write(lambda c: c.one(
+        "UPDATE mailboxes SET polling_until = ? WHERE id = ? AND (polling_until IS NULL OR polling_until < ?) "
+        "RETURNING id", (start + LEASE_SECONDS, mailbox["id"], start)))
+    if claimed is None:
+        return outcomes
     try:
         client = _connect(rt, mailbox)
         try:
@@ -71,8 +79,8 @@ def poll(rt: Runtime, mailbox: dict[str, Any], now: float | None = None) -> list
         error = f"{type(exc).__name__}: {exc}"[:500]
         log.warning("IMAP poll failed", extra={"fields": {"mailbox": mailbox["id"], "error": error}})
     at = int(time.time() if now is None else now)
-    rt.db.write(lambda c: c.execute("UPDATE mailboxes SET last_polled_at = ?, last_error = ? WHERE id = ?",
-                                    (at, error, mailbox["id"])))
+    rt.db.write(lambda c: c.execute("UPDATE mailboxes SET last_polled_at = ?, last_error = ?, polling_until = NULL "
+                                    "WHERE id = ?", (at, error, mailbox["id"])))
     return outcomes
 
 

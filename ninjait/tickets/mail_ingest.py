@@ -18,8 +18,10 @@ from typing import Any
 
 from ninjait.core.errors import ServiceError
 from ninjait.core.runtime import Runtime
+from ninjait.identity import authn
 from ninjait.identity.principal import Actor
 from ninjait.tickets import attachments, ccs, links, mail_in, mail_threading, service, store
+from ninjait.tickets.contacts import EMAIL
 
 log = logging.getLogger("ninjait.mail")
 RATE_LIMIT = 30  # messages per sender and hour; more is a loop or a flood
@@ -42,10 +44,16 @@ def _log(rt: Runtime, mailbox: dict[str, Any], msg: mail_in.Inbound | None, outc
     return row
 
 
+def _own_addresses(rt: Runtime) -> set[str]:
+    """Every support address on this appliance and its sender: mail from them is a loop."""
+    with rt.db.read() as c:
+        return {r["address"] for r in c.all("SELECT address FROM mailboxes")} | {rt.settings.smtp_from.lower()}
+
+
 def _decide(rt: Runtime, mailbox: dict[str, Any], msg: mail_in.Inbound, now: float) -> mail_threading.Decision:
     tenant_id = mailbox["tenant_id"]
     with rt.db.read() as c:
-        own = {r["address"] for r in c.all("SELECT address FROM mailboxes")} | {rt.settings.smtp_from.lower()}
+        own = _own_addresses(rt)
         recent = int(c.value("SELECT count(*) FROM mail_log WHERE tenant_id = ? AND sender = ? AND at > ?",
                              (tenant_id, msg.sender, int(now) - 3600)) or 0)
         prefix = c.value("SELECT prefix FROM ticket_numbering WHERE tenant_id = ?", (tenant_id,)) or "T-"
@@ -55,13 +63,21 @@ def _decide(rt: Runtime, mailbox: dict[str, Any], msg: mail_in.Inbound, now: flo
                            (tenant_id, message_id))
 
         def ticket_by_number(number: str) -> dict[str, Any] | None:
-            return c.one("SELECT id FROM tickets WHERE tenant_id = ? AND number = ?", (tenant_id, number))
+            return c.one("SELECT id, organization_id FROM tickets WHERE tenant_id = ? AND number = ?",
+                         (tenant_id, number))
+
+        def is_staff(address: str, ticket: dict[str, Any]) -> bool:
+            user = store.staff_user(c, tenant_id, address)
+            if user is None:
+                return False
+            full = c.one("SELECT id, tenant_id, email, name, is_super_admin FROM users WHERE id = ?", (user["id"],))
+            return authn.principal_for_user(c, full).can("tickets.write", ticket["organization_id"])
 
         return mail_threading.decide(
             msg, own_addresses=own, over_rate=recent >= RATE_LIMIT, seen=lambda m: ticket_of_message(m) is not None,
             ticket_of_message=ticket_of_message, prefix=prefix, ticket_by_number=ticket_by_number,
             participants=lambda t: store.participants(c, tenant_id, t["id"]),
-            is_staff=lambda a: store.staff_user(c, tenant_id, a) is not None)
+            is_staff=is_staff)
 
 
 def ingest(rt: Runtime, mailbox: dict[str, Any], raw: bytes, now: float | None = None) -> dict[str, Any]:
@@ -144,12 +160,14 @@ def _open(rt: Runtime, mailbox: dict[str, Any], msg: mail_in.Inbound, reason: st
         "subject": msg.subject or "(no subject)", "description": description[:service.MAX_TEXT],
         "organization_id": org, "contact_id": contact_id}, source="email", now=at)
     _record(rt, tenant_id, ticket["id"], None, msg)
-    with rt.db.read() as c:
-        own = {r["address"] for r in c.all("SELECT address FROM mailboxes")}
-    copied = [a for a in dict.fromkeys(msg.cc + msg.to) if a not in own and a != msg.sender][:ccs.MAX_CCS]
-    if copied:  # everyone the customer wrote to besides us is on the ticket: their reply-all threads here
-        ccs.set_ccs(rt, system, actor, ticket["id"], copied, [])
     _attach(rt, system, actor, ticket["id"], None, msg)
+    copied = [a for a in dict.fromkeys(msg.cc + msg.to) if a not in _own_addresses(rt) and a != msg.sender
+              and EMAIL.match(a)][:ccs.MAX_CCS]
+    if copied:  # everyone the customer wrote to besides us is on the ticket: their reply-all threads here
+        try:
+            ccs.set_ccs(rt, system, actor, ticket["id"], copied, [])
+        except ServiceError as exc:  # optional: the ticket and its files are in already
+            log.warning("inbound CCs not stored", extra={"fields": {"ticket": ticket["id"], "why": exc.message}})
     return _log(rt, mailbox, msg, "created", reason, ticket["id"], now=at)
 
 
@@ -166,8 +184,9 @@ def _append(rt: Runtime, mailbox: dict[str, Any], msg: mail_in.Inbound, decision
                                            "ago: a new ticket", at, follow_up_of=ticket)
             if made["ticket_id"] is not None:
                 links.link(rt, p, Actor(user_id=None, email=msg.sender), made["ticket_id"], ticket["id"], "related")
+                number = service.get_ticket(rt, p, made["ticket_id"])["number"]
                 service.add_comment(rt, p, Actor(user_id=None, email=msg.sender), ticket["id"], "note",
-                                    f"A later message opened a follow-up ticket ({made['ticket_id']}).", now=at)
+                                    f"A later message opened the follow-up ticket {number}.", now=at)
             return made
         with rt.db.read() as c:
             reopen = store.first_status_of_type(c, tenant_id, "open") or store.first_status_of_type(c, tenant_id, "new")
@@ -180,7 +199,9 @@ def _append(rt: Runtime, mailbox: dict[str, Any], msg: mail_in.Inbound, decision
     text = msg.preview or msg.text or "(no text)"
     if msg.dropped:
         text += "\n\nAttachments not taken (too large): " + "; ".join(msg.dropped)
-    author = Actor(user_id=staff["id"] if staff else None, email=msg.sender)
+    # From: is not authenticated: a message in a staff user's name is kept as written by that address, not by
+    # the user's account (no mention notifications in their name, nothing counts as their response).
+    author = Actor(user_id=None, email=msg.sender)
     # Staff e-mail becomes an internal note: nothing is sent to the customer that a technician did not send.
     comment = service.add_comment(rt, p, author, ticket["id"], "note" if staff else "customer",
                                   text[:service.MAX_TEXT], now=at)

@@ -39,10 +39,14 @@ class _Handler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         raw = envelope.original_content or b""
-        for address in dict.fromkeys(a.lower() for a in envelope.rcpt_tos):
-            mailbox = await asyncio.to_thread(self._mailbox, address)
-            if mailbox is not None:
-                await asyncio.to_thread(mail_ingest.ingest, self.rt, mailbox, raw)
+        try:
+            for address in dict.fromkeys(a.lower() for a in envelope.rcpt_tos):
+                mailbox = await asyncio.to_thread(self._mailbox, address)
+                if mailbox is not None:
+                    await asyncio.to_thread(mail_ingest.ingest, self.rt, mailbox, raw)
+        except Exception:  # noqa: BLE001 - our trouble (e.g. the database): the sender retries, nothing leaks
+            log.exception("SMTP receiver could not take a message")
+            return "451 4.3.0 try again later"
         return "250 Message accepted"
 
 

@@ -22,10 +22,12 @@ from ninjait.core.errors import Invalid
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import Actor, Principal
 from ninjait.settings import Settings
+from ninjait.tickets import mailboxes
 from ninjait.tickets.contacts import EMAIL
 from ninjait.tickets.sla_policies import require_tenant_wide
 
 SECRET_PURPOSE = "tenant-smtp"
+MAX_RENDERED = 100_000
 KINDS = ("reply", "created")
 DEFAULTS = {
     "reply": ("[{{ ticket.number }}] {{ ticket.subject }}",
@@ -53,6 +55,10 @@ def render(subject: str, body: str, context: dict[str, Any]) -> tuple[str, str]:
         except TemplateError as exc:
             line = f" (line {exc.lineno})" if getattr(exc, "lineno", None) else ""
             raise Invalid(f"the {name} template does not work{line}: {exc.message or exc}", field=name) from None
+        except Exception as exc:  # noqa: BLE001 - e.g. {{ 1/0 }}: the template's fault, not a server error
+            raise Invalid(f"the {name} template does not work: {type(exc).__name__}: {exc}", field=name) from None
+        if len(out[-1]) > MAX_RENDERED:
+            raise Invalid(f"the {name} template makes more than {MAX_RENDERED} characters", field=name)
     rendered_subject = re.sub(r"\s+", " ", out[0]).strip()[:250]
     number = str(context["ticket"]["number"])
     if number not in rendered_subject:
@@ -78,7 +84,7 @@ def list_templates(rt: Runtime, p: Principal) -> list[dict[str, Any]]:
 def save_template(rt: Runtime, p: Principal, actor: Actor, kind: str, subject: str, body: str,
                   enabled: bool = True) -> dict[str, Any]:
     """Checked by rendering it with sample data first; nothing is saved when it fails."""
-    require_tenant_wide(p)
+    require_tenant_wide(p, "e-mail templates")
     if kind not in KINDS:
         raise Invalid(f"kind is one of {', '.join(KINDS)}", field="kind")
     if not subject.strip() or len(subject) > 500 or len(body) > 20000:
@@ -112,8 +118,8 @@ def smtp_of(rt: Runtime, p: Principal) -> dict[str, Any]:
 
 def save_smtp(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     """An empty host removes the tenant's server (the appliance's is used again); an empty password keeps the
-    stored one."""
-    require_tenant_wide(p)
+    stored one, unless the server or user changes (the password never goes to a server it was not given for)."""
+    mailboxes.require_admin(p)
     host = str(data.get("host") or "").strip()
     if not host:
         rt.db.write(lambda c: c.execute("DELETE FROM tenant_smtp WHERE tenant_id = ?", (p.tenant_id,)))
@@ -133,6 +139,11 @@ def save_smtp(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any]) -> 
         raise Invalid("sender is the From address of ticket e-mail", field="sender")
     username = str(data.get("username") or "").strip()[:254]
     password = str(data.get("password") or "")
+    before = smtp_of(rt, p)
+    moved = [k for k, v in (("host", host), ("port", port), ("security", security), ("username", username))
+             if before[k] != v]
+    if moved and before["password_set"] and not password:
+        raise Invalid(f"enter the password again: {', '.join(moved)} changed", field="password")
     sealed = rt.keyring.encrypt(password.encode(), purpose=SECRET_PURPOSE, context=f"tenant:{p.tenant_id}") \
         if password else None
     rt.db.write(lambda c: c.execute(

@@ -6,8 +6,8 @@
 3. In-Reply-To, then References from right to left: the first Message-ID we sent or stored names the ticket
    (so reply-all by a CC lands on the same ticket: it quotes our Message-IDs);
 4. a ticket number in the subject (``[T-1042]`` or ``T-1042`` with the tenant's prefix) names the ticket only
-   if the sender is its requester, one of its CCs or a staff user; from anyone else the number is ignored,
-   so nobody can add to a ticket by guessing numbers;
+   if the sender is its requester, one of its CCs or a staff user who may change that organization's tickets;
+   from anyone else the number is ignored, so nobody can add to a ticket by guessing numbers;
 5. otherwise a new ticket.
 
 Pure: the lookups are passed in, so the rules are tested without a database.
@@ -39,7 +39,9 @@ def numbers_in(subject: str, prefix: str) -> list[str]:
 def decide(msg: Inbound, *, own_addresses: set[str], over_rate: bool, seen: Callable[[str], bool],
            ticket_of_message: Callable[[str], int | None], prefix: str,
            ticket_by_number: Callable[[str], dict[str, Any] | None],
-           participants: Callable[[dict[str, Any]], set[str]], is_staff: Callable[[str], bool]) -> Decision:
+           participants: Callable[[dict[str, Any]], set[str]],
+           is_staff: Callable[[str, dict[str, Any]], bool]) -> Decision:
+    """``is_staff(address, ticket)``: a staff user of the tenant who may write that ticket's organization."""
     if msg.automatic:
         return Decision("ignore", reason=f"automatic mail ({msg.automatic})")
     if msg.sender in own_addresses:
@@ -56,7 +58,7 @@ def decide(msg: Inbound, *, own_addresses: set[str], over_rate: bool, seen: Call
         ticket = ticket_by_number(number)
         if ticket is None:
             continue
-        if msg.sender in participants(ticket) or is_staff(msg.sender):
+        if msg.sender in participants(ticket) or is_staff(msg.sender, ticket):
             return Decision("append", ticket["id"], reason=f"{number} in the subject, from a participant")
         return Decision("new", reason=f"{number} in the subject, but {msg.sender} is not on that ticket")
     return Decision("new", reason="no thread or ticket number found")

@@ -8,14 +8,14 @@ import re
 import time
 from typing import Any
 
-from ninjait.core.errors import Conflict, Invalid, NotFound
+from ninjait.core.errors import Conflict, Forbidden, Invalid, NotFound
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import Actor, Principal
 from ninjait.tickets import store
 from ninjait.tickets.contacts import EMAIL
-from ninjait.tickets.sla_policies import require_tenant_wide  # noqa: F401 - also used by mail_api
 
 SECRET_PURPOSE = "mailbox"
+SERVER_FIELDS = ("imap_host", "imap_port", "imap_security", "imap_username", "imap_verify")
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$")
 COLUMNS = ("id, tenant_id, name, address, kind, imap_host, imap_port, imap_security, imap_verify, imap_username, "
            "secret, folder, processed, move_to, poll_seconds, organization_id, create_contacts, reopen_days, enabled, "
@@ -73,6 +73,12 @@ def _check(data: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+def require_admin(p: Principal) -> None:
+    """Mail servers and their passwords are the tenant's settings: settings.write in every organization."""
+    if not p.can("settings.write") or p.organizations_for("settings.write") is not None:
+        raise Forbidden("mailboxes and mail servers need settings.write in every organization")
+
+
 def _seal(rt: Runtime, tenant_id: int, password: str) -> str:
     return rt.keyring.encrypt(password.encode(), purpose=SECRET_PURPOSE, context=f"tenant:{tenant_id}") if password else ""
 
@@ -104,7 +110,7 @@ def _save(c: Any, p: Principal, clean: dict[str, Any], mailbox_id: int | None) -
 
 
 def create_mailbox(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
-    require_tenant_wide(p)
+    require_admin(p)
     clean = _check(data)
     sealed = _seal(rt, p.tenant_id, str(data.get("password") or ""))
 
@@ -132,11 +138,15 @@ def list_mailboxes(rt: Runtime, p: Principal) -> list[dict[str, Any]]:
 
 
 def update_mailbox(rt: Runtime, p: Principal, actor: Actor, mailbox_id: int, data: dict[str, Any]) -> dict[str, Any]:
-    """Fields absent or None stay; an empty or absent password keeps the stored one."""
+    """Fields absent or None stay; an empty or absent password keeps the stored one — unless the server or the
+    user name changes: the stored password is never sent to a server it was not given for."""
     before = get_mailbox(rt, p, mailbox_id)
-    require_tenant_wide(p)
+    require_admin(p)
     clean = _check({**before, **{k: v for k, v in data.items() if v is not None}})
     password = str(data.get("password") or "")
+    moved = [k for k in SERVER_FIELDS if clean[k] != (int(before[k]) if k == "imap_verify" else before[k])]
+    if moved and before["password_set"] and not password:
+        raise Invalid(f"enter the password again: {', '.join(moved)} changed", field="password")
 
     def write(c: Any) -> None:
         _save(c, p, clean, mailbox_id)
@@ -153,7 +163,7 @@ def update_mailbox(rt: Runtime, p: Principal, actor: Actor, mailbox_id: int, dat
 
 def delete_mailbox(rt: Runtime, p: Principal, actor: Actor, mailbox_id: int) -> None:
     before = get_mailbox(rt, p, mailbox_id)
-    require_tenant_wide(p)
+    require_admin(p)
     rt.db.write(lambda c: c.execute("DELETE FROM mailboxes WHERE tenant_id = ? AND id = ?", (p.tenant_id, mailbox_id)))
     rt.bus.emit("mailbox.deleted", p.tenant_id, actor.as_dict(), object_type="mailbox", object_id=mailbox_id,
                 summary={"name": before["name"], "address": before["address"]})
@@ -174,7 +184,7 @@ def list_domains(rt: Runtime, p: Principal) -> list[dict[str, Any]]:
 
 def set_domain(rt: Runtime, p: Principal, actor: Actor, domain: str, organization_id: int | None) -> None:
     """Mail from this domain's unknown senders goes to the organization (None removes the mapping)."""
-    require_tenant_wide(p)
+    require_admin(p)
     domain = domain.strip().lower().lstrip("@")
     if not DOMAIN.match(domain):
         raise Invalid("domain is a mail domain like customer.com", field="domain")

@@ -36,7 +36,7 @@ def _can_configure(p: Any) -> bool:
 
 
 def _int(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 # --- statuses and numbering ---------------------------------------------------------------------
@@ -56,7 +56,7 @@ def desk_page(request: Req) -> Template:
 def _status_form(data: dict[str, Any]) -> dict[str, Any]:
     position = field(data, "position", 5)
     return {"name": field(data, "name", 61), "type": field(data, "type", 20) or None,
-            "position": int(position) if position.isdigit() else None,
+            "position": int(position) if position.isascii() and position.isdigit() else None,
             "pauses_sla": field(data, "pauses_sla", 5) == "on"}
 
 
@@ -99,7 +99,7 @@ def numbering_save(request: Req, data: FormData) -> Response[Any]:
     number = field(data, "next_number", 14)
     try:
         desk_settings.save_numbering(rt(request), principal_of(request), actor_of(request), {
-            "prefix": field(data, "prefix", 11), "next_number": int(number) if number.isdigit() else -1})
+            "prefix": field(data, "prefix", 11), "next_number": int(number) if number.isascii() and number.isdigit() else -1})
     except ServiceError as exc:
         return _desk_page(request, error=exc.message, status_code=exc.status)
     return _back("/settings/service-desk", "saved")
@@ -163,7 +163,7 @@ def _policy_form(data: dict[str, Any]) -> dict[str, Any]:
     warn = field(data, "warn_percent", 3)
     return {"name": field(data, "name", 101), "calendar_id": _int(field(data, "calendar_id", 20)),
             "organization_id": _int(field(data, "organization_id", 20)), "priority": field(data, "priority", 3),
-            "warn_percent": int(warn) if warn.isdigit() else -1, "targets": targets}
+            "warn_percent": int(warn) if warn.isascii() and warn.isdigit() else -1, "targets": targets}
 
 
 def _sla_page(request: Req, *, error: str = "", status_code: int = 200, form: dict[str, Any] | None = None) -> Template:

@@ -27,9 +27,9 @@ PRIORITIES = ("P1", "P2", "P3", "P4")
 MAX_HOLIDAYS = 1000
 
 
-def require_tenant_wide(p: Principal) -> None:
+def require_tenant_wide(p: Principal, what: str = "SLA calendars and policies") -> None:
     if not p.can("tickets.write") or p.organizations_for("tickets.write") is not None:
-        raise Forbidden("SLA calendars and policies are tenant-wide: you need tickets.write for every organization")
+        raise Forbidden(f"{what} are tenant-wide: you need tickets.write for every organization")
 
 
 def calendar_of(row: dict[str, Any]) -> sla.Calendar:

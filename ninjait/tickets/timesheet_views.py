@@ -29,7 +29,7 @@ def timesheet_page(request: Req) -> Template:
     if not day_from and span == "day":
         day_from = dt.datetime.now(dt.UTC).date().isoformat()
     user_text = query.get("user_id", "")[:20]
-    user_id = int(user_text) if user_text.isdigit() else None
+    user_id = int(user_text) if user_text.isascii() and user_text.isdigit() else None
     error, sheet = "", None
     try:
         sheet = time_entries.sheet_for(runtime, p, day_from, 1 if span == "day" else 7, user_id)

@@ -33,7 +33,7 @@ def rt(request: Req) -> Any:
 
 
 def _int(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def due_from_form(text: str) -> int:
@@ -183,7 +183,7 @@ def ticket_log_time(request: Req, ticket_id: FromPath[int], data: FormData) -> R
     minutes = field(data, "minutes", 6)
     try:
         time_entries.add_entry(rt(request), principal_of(request), actor_of(request), ticket_id, {
-            "minutes": int(minutes) if minutes.isdigit() else 0, "work_type": field(data, "work_type", 20),
+            "minutes": int(minutes) if minutes.isascii() and minutes.isdigit() else 0, "work_type": field(data, "work_type", 20),
             "billable": field(data, "billable", 5) == "on", "note": field(data, "note", 2001)})
     except ServiceError as exc:
         return _ticket_page(request, ticket_id, error=exc.message, status_code=exc.status)

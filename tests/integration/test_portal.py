@@ -132,6 +132,16 @@ def test_signing_in_and_losing_access(world_app, staff) -> None:  # type: ignore
     finally:
         client.close()
     r = staff.put(f"/api/v1/contacts/{lee['id']}/portal", json={"enabled": True, "password": "short"})
+    # Moving the sign-in address of a contact of two organizations needs both (it would hand over their tickets).
+    staff.patch(f"/api/v1/contacts/{lee['id']}", json={"organization_ids": [world.orgs["a"], world.orgs["a-other"]]})
+    staff.put(f"/api/v1/contacts/{lee['id']}/portal", json={"enabled": True})
+    limited = Browser(app).login(world.people["a-limited"])
+    try:
+        r2 = limited.patch(f"/api/v1/contacts/{lee['id']}", json={"email": "attacker@evil.test"})
+        assert r2.status_code == 403
+    finally:
+        limited.close()
+    assert staff.get(f"/api/v1/contacts/{lee['id']}").json()["email"] == "lee@customer.test"
     assert r.status_code == 400
     events = {e["action"] for e in staff.get("/api/v1/audit").json()}
     assert {"portal_access.updated", "portal.login", "portal.login_failed"} <= events
@@ -185,17 +195,20 @@ def test_files_go_both_ways_but_notes_files_stay_inside(world_app, staff) -> Non
         ticket_id = int(r.headers["location"].split("/")[-1].split("?")[0])
         detail = staff.get(f"/api/v1/tickets/{ticket_id}").json()
         assert [a["file_name"] for a in detail["attachments"]] == ["error shot.png"]
+        staff.post(f"/api/v1/tickets/{ticket_id}/attachments", files={"file": ("vpn-config.txt", b"secret", "text/plain")})
         note = staff.post(f"/api/v1/tickets/{ticket_id}/comments", json={"kind": "note", "body": "internal"}).json()
         staff.post(f"/api/v1/tickets/{ticket_id}/attachments", data={"comment_id": str(note["id"])},
                    files={"file": ("passwords.txt", b"admin:hunter2", "text/plain")})
         page = oli.get(f"/portal/msp-a/tickets/{ticket_id}").text
         assert "error shot.png" in page and "passwords.txt" not in page
+        assert "vpn-config.txt" not in page  # staff files on the ticket itself are internal
         ids = {a["file_name"]: a["id"] for a in staff.get(f"/api/v1/tickets/{ticket_id}").json()["attachments"]}
         r = oli.get(f"/portal/msp-a/tickets/{ticket_id}/files/{ids['error shot.png']}")
         assert r.status_code == 200 and r.content == b"\x89PNG screenshot"
         assert r.headers["content-disposition"].startswith("attachment;")
         assert r.headers["x-content-type-options"] == "nosniff"
         assert oli.get(f"/portal/msp-a/tickets/{ticket_id}/files/{ids['passwords.txt']}").status_code == 404
+        assert oli.get(f"/portal/msp-a/tickets/{ticket_id}/files/{ids['vpn-config.txt']}").status_code == 404
         assert pia.get(f"/portal/msp-a/tickets/{ticket_id}/files/{ids['error shot.png']}").status_code == 404
         r = oli.post(f"/portal/msp-a/tickets/{ticket_id}/reply", data={"body": "Here is the log", "_csrf": token},
                      files={"file": ("app.log", b"line 1\nline 2\n", "text/plain")})

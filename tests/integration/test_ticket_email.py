@@ -276,3 +276,50 @@ def test_templates_the_acknowledgement_and_the_tenants_own_mail_server(rt, imap,
     assert outbox.messages == []  # nothing went through the appliance's server
     mail_settings.save_smtp(rt, admin(), ME, {"host": ""})
     assert mail_settings.smtp_of(rt, admin())["host"] == ""
+
+
+def test_review_cases_passwords_stay_forged_staff_odd_ccs_and_merged_threads(rt, imap, outbox) -> None:  # type: ignore[no-untyped-def]
+    from ninjait.core.errors import Invalid
+    from ninjait.tickets import links, mail_settings
+
+    box = _imap_box(rt, imap)
+    # The stored password never goes to another server without being entered again.
+    with pytest.raises(Invalid) as caught:
+        mailboxes.update_mailbox(rt, admin(), ME, box["id"], {"imap_host": "evil.example"})
+    assert caught.value.field == "password"
+    assert mailboxes.get_mailbox(rt, admin(), box["id"])["imap_host"] == "127.0.0.1"
+    mail_settings.save_smtp(rt, admin(), ME, {"host": "127.0.0.1", "port": 2525, "sender": "a@own.test",
+                                              "password": "x"})
+    with pytest.raises(Invalid):
+        mail_settings.save_smtp(rt, admin(), ME, {"host": "evil.example", "port": 2525, "sender": "a@own.test"})
+    mail_settings.save_smtp(rt, admin(), ME, {"host": ""})
+
+    # An odd Cc address does not cost the message its files.
+    odd = EmailMessage()
+    odd["From"], odd["To"], odd["Cc"] = "quinn@customer.test", "support@msp.test", "it@intranet, ok@customer.test"
+    odd["Subject"], odd["Message-ID"] = "Scanner", "<odd@customer.test>"
+    odd.set_content("see file")
+    odd.add_attachment(b"data", maintype="application", subtype="octet-stream", filename="scan.bin")
+    imap.deliver(bytes(odd))
+    [made] = mail_imap.poll(rt, box)
+    ticket = _ticket(rt, made["ticket_id"])
+    assert made["outcome"] == "created" and [a["file_name"] for a in ticket["attachments"]] == ["scan.bin"]
+    assert [c["email"] for c in ticket["ccs"]] == ["ok@customer.test"]
+
+    # A staff address may only add to tickets of organizations that user may change; its note is not in its name.
+    other = service.create_ticket(rt, admin(), ME, {"subject": "Globex server", "organization_id": 2})
+    rt.db.write(lambda c: c.execute(
+        "INSERT INTO users (tenant_id, email, name, password_hash, created_at, updated_at) "
+        "VALUES (1, 'nobody-roles@msp.test', 'No roles', 'x', 0, 0)"))
+    imap.deliver(mail("nobody-roles@msp.test", f"[{other['number']}] injected"))
+    [forged] = mail_imap.poll(rt, box)
+    assert forged["outcome"] == "created" and forged["ticket_id"] != other["id"]
+
+    # Merged: a customer's answer to the merged ticket's thread lands on the survivor.
+    imap.deliver(mail("rae@customer.test", "Printer A", Message_ID="<ra@customer.test>"))
+    imap.deliver(mail("rae@customer.test", "Printer A again", Message_ID="<rb@customer.test>"))
+    first, second = (o["ticket_id"] for o in mail_imap.poll(rt, box))
+    links.merge(rt, admin(), ME, second, first)
+    imap.deliver(mail("rae@customer.test", "Re: Printer A again", "still", In_Reply_To="<rb@customer.test>"))
+    [answer] = mail_imap.poll(rt, box)
+    assert (answer["outcome"], answer["ticket_id"]) == ("appended", first)

@@ -70,3 +70,19 @@ def test_what_is_not_a_calendar_is_refused_with_a_reason(text: str) -> None:
 def test_a_huge_file_is_refused() -> None:
     with pytest.raises(ical.IcalError, match="larger"):
         ical.holidays("BEGIN:VCALENDAR\n" + "X" * (ical.MAX_BYTES + 1))
+
+
+@pytest.mark.parametrize("rule", ["FREQ=YEARLY;INTERVAL=0;COUNT=2000000000", "FREQ=YEARLY;INTERVAL=x",
+                                  "FREQ=YEARLY;COUNT=-5", "FREQ=YEARLY;COUNT=abc"])
+def test_hostile_recurrence_rules_are_refused_quickly(rule: str) -> None:
+    text = (f"BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART;VALUE=DATE:20260101\nDTEND;VALUE=DATE:20270101\nRRULE:{rule}\n"
+            "SUMMARY:x\nEND:VEVENT\nEND:VCALENDAR\n")
+    with pytest.raises(ical.IcalError):
+        ical.holidays(text)
+
+
+def test_a_year_long_event_repeated_is_bounded() -> None:
+    text = ("BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART;VALUE=DATE:20260101\nDTEND;VALUE=DATE:20270101\n"
+            "RRULE:FREQ=YEARLY;COUNT=50\nSUMMARY:x\nEND:VEVENT\nEND:VCALENDAR\n")
+    with pytest.raises(ical.IcalError, match="more than"):
+        ical.holidays(text)

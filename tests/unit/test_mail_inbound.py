@@ -99,7 +99,7 @@ def _decide(msg: mail_in.Inbound, **overrides: Any) -> mail_threading.Decision:
     args: dict[str, Any] = dict(own_addresses={"help@msp.test"}, over_rate=False, seen=lambda m: m == "<dup@x>",
                                 ticket_of_message=ours.get, prefix="T-", ticket_by_number=tickets.get,
                                 participants=lambda t: {t["requester"], *t["ccs"]},
-                                is_staff=lambda a: a.endswith("@msp.test"))
+                                is_staff=lambda a, t: a.endswith("@msp.test"))
     return mail_threading.decide(msg, **{**args, **overrides})
 
 
