@@ -1,8 +1,10 @@
 """The framework baseline: the check-in wire format on the same server stack, with no storage.
 
-    .venv/bin/python tests/bench/bare_server.py --port 8443 --cert cert.pem --key key.pem
+    .venv/bin/python tests/bench/bare_server.py --port 8443 --cert cert.pem --key key.pem [--server granian]
 
-uvicorn + uvloop + httptools + TLS, like `ninjait serve`; a raw ASGI app that reads the body,
+uvicorn + uvloop + httptools + TLS, like `ninjait serve` (or, with --server granian, Granian's Rust HTTP
+server and its ASGI interface, one worker, uvloop, TLS, for the side-by-side comparison of issue 7; granian
+comes with the `bench` extra: `make bench-fleet` installs it); a raw ASGI app that reads the body,
 decodes it with the agent protocol's msgspec decoder (validation included) and answers a reply
 of the same shape. fleet_sim.py starts it and drives the same payloads at it.
 """
@@ -51,7 +53,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--cert", required=True)
     parser.add_argument("--key", required=True)
+    parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
     args = parser.parse_args()
+    if args.server == "granian":
+        from granian import Granian
+        from granian.constants import Interfaces, Loops
+
+        Granian("tests.bench.bare_server:app", address="127.0.0.1", port=args.port, interface=Interfaces.ASGI,
+                loop=Loops.uvloop, ssl_cert=Path(args.cert), ssl_key=Path(args.key), log_enabled=False).serve()
+        return
     uvicorn.run(app, host="127.0.0.1", port=args.port, ssl_certfile=args.cert, ssl_keyfile=args.key, loop="uvloop",
                 http="httptools", lifespan="off", log_config=None, access_log=False, server_header=False,
                 timeout_keep_alive=75)

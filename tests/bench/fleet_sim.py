@@ -313,11 +313,11 @@ def count_stored(data_dir: Path, acked: list[tuple[str, int]]) -> dict[str, Any]
             "exactly_once": not (acked_set - batches) and hot_values + moved == expected_rows}
 
 
-def start_baseline(data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_baseline(data_dir: Path, server: str = "uvicorn") -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, str(Path(__file__).parent / "bare_server.py"), "--port", str(port),
-                             "--cert", str(data_dir / "tls/cert.pem"), "--key", str(data_dir / "tls/key.pem")],
-                            cwd=ROOT)
+                             "--cert", str(data_dir / "tls/cert.pem"), "--key", str(data_dir / "tls/key.pem"),
+                             "--server", server], cwd=ROOT)
     ctx = ssl.create_default_context(cafile=str(data_dir / "tls/cert.pem"))
     for _ in range(200):
         try:
@@ -345,6 +345,8 @@ def main() -> None:  # noqa: PLR0915 - one linear run, read top to bottom
     parser.add_argument("--connections", type=int, default=16, help="keep-alive connections per process")
     parser.add_argument("--client", choices=sorted(CLIENTS), default="raw")
     parser.add_argument("--baseline", action="store_true", help="also drive the bare server stack (saturation)")
+    parser.add_argument("--compare-granian", action="store_true",
+                        help="with --baseline: drive the bare stack on granian too, right after uvicorn")
     parser.add_argument("--ui", action="store_true", help="time the device pages and API during the run")
     parser.add_argument("--out", help="the JSON result (default: fleet_sim-<mode>.json next to this file)")
     args = parser.parse_args()
@@ -413,14 +415,17 @@ def main() -> None:  # noqa: PLR0915 - one linear run, read top to bottom
         report["burst_check"] = count_stored(data, acked)
 
     if args.baseline:
-        proc, port = start_baseline(data)
-        try:
-            watch = Watch(proc.pid)
-            bare, _ = drive(pool, agents, args, port, cafile, rate=0, duration=min(args.duration, 20))
-            bare["server"] = watch.stop()
-        finally:
-            proc.terminate()
-            proc.wait(10)
+        for server in ("uvicorn", "granian") if args.compare_granian else ("uvicorn",):
+            proc, port = start_baseline(data, server)
+            try:
+                watch = Watch(proc.pid)
+                bare, _ = drive(pool, agents, args, port, cafile, rate=0, duration=min(args.duration, 20))
+                bare["server"] = watch.stop()
+            finally:
+                proc.terminate()
+                proc.wait(10)
+            report.setdefault("baselines", {})[server] = bare
+        bare = report["baselines"]["uvicorn"]
         report["baseline"] = bare
         report["ratio_to_baseline"] = round(run["checkins_per_s"] / bare["checkins_per_s"], 2) \
             if args.mode == "saturation" else None
@@ -436,6 +441,8 @@ def main() -> None:  # noqa: PLR0915 - one linear run, read top to bottom
             f"rss={report['appliance']['rss_mib_max']}MiB")
     if "ratio_to_baseline" in report:
         line += f" baseline={report['baseline']['checkins_per_s']}/s ratio={report['ratio_to_baseline']}"
+    if "granian" in report.get("baselines", {}):
+        line += f" granian_baseline={report['baselines']['granian']['checkins_per_s']}/s"
     if "burst_check" in report:
         line += f" exactly_once={report['burst_check']['exactly_once']}"
     print(line)
