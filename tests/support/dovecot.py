@@ -72,7 +72,11 @@ service anvil {{
 """)
         self.process = subprocess.Popen([DOVECOT, "-F", "-c", str(root / "dovecot.conf")], stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
-        self._wait()
+        try:
+            self._wait()
+        except BaseException:
+            self.close()  # a server that never answered must not outlive the test
+            raise
 
     def _wait(self) -> None:
         deadline = time.monotonic() + 20
