@@ -79,12 +79,30 @@ def route(rt: Runtime, alert_id: int, event: str) -> list[int]:
         now = time.time()
         made = []
         for ch in _matching(c, alert, event):
-            # In a channel's quiet hours only critical alerts go out; the rest wait for the hours to end.
-            wait = None if alert["severity"] == "critical" else channels.quiet_until(ch["quiet_from"], ch["quiet_to"], now)
-            made.append(channels.enqueue(c, alert["tenant_id"], ch["id"], alert_id, message, not_before=wait))
+            made.append(channels.enqueue(c, alert["tenant_id"], ch["id"], alert_id, message,
+                                         not_before=_not_before(ch, alert["severity"], now)))
         return made
 
     return rt.db.write(write)
+
+
+def _not_before(channel: dict[str, Any], severity: str, now: float) -> int | None:
+    """In a channel's quiet hours only critical messages go out; the rest wait for the hours to end."""
+    return None if severity == "critical" else channels.quiet_until(channel["quiet_from"], channel["quiet_to"], now)
+
+
+def route_ticket_notice(c: Any, tenant_id: int, organization_id: int, message: Message, now: float) -> list[int]:
+    """A service-desk notice (an SLA warning or breach) into the outbox of every enabled channel that opted in
+    (``notify_ticket_sla``) and whose minimum severity and organizations let it through."""
+    made = []
+    for ch in c.all("SELECT id, min_severity, organization_ids, quiet_from, quiet_to FROM notification_channels "
+                    "WHERE tenant_id = ? AND enabled = 1 AND notify_ticket_sla = 1 ORDER BY id", (tenant_id,)):
+        only = json.loads(ch["organization_ids"] or "[]")
+        if RANK[message.severity] < RANK[ch["min_severity"]] or (only and organization_id not in only):
+            continue
+        made.append(channels.enqueue(c, tenant_id, ch["id"], None, message,
+                                     not_before=_not_before(ch, message.severity, now)))
+    return made
 
 
 def _send_later(delivery_ids: list[int]) -> None:

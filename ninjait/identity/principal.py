@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ninjait.core.errors import Forbidden
 from ninjait.identity.permissions import APPLIANCE_WIDE, BUILTIN_ROLES
 
 
@@ -29,6 +30,11 @@ class Principal:
         if permission in self.everywhere:
             return True
         return organization_id is not None and permission in self.per_org.get(organization_id, frozenset())
+
+    def require_everywhere(self, permission: str, what: str) -> None:
+        """Tenant-wide settings: changing them needs the permission in every organization, not only some."""
+        if not self.can(permission):
+            raise Forbidden(f"{what}: you need {permission} in every organization")
 
     def can_somewhere(self, permission: str) -> bool:
         return permission in self.everywhere or any(permission in p for p in self.per_org.values())

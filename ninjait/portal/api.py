@@ -109,8 +109,8 @@ def _settings_page(request: Req, *, error: str = "", status_code: int = 200) -> 
         slug = c.value("SELECT slug FROM tenants WHERE id = ?", (p.tenant_id,))
     return page(request, "portal/settings.html", status_code=status_code, active="settings", error=error,
                 branding=service.stored_branding(rt(request), p), slug=slug,
-                has_logo=service.logo(rt(request), p.tenant_id) is not None, url=f"{rt(request).settings.base_url}/portal/{slug}",
-                can_write=p.can("settings.write") and p.organizations_for("settings.write") is None)
+                has_logo=service.branding(rt(request), p.tenant_id)["has_logo"], url=f"{rt(request).settings.base_url}/portal/{slug}",
+                can_write=p.can("settings.write"))
 
 
 @get("/settings/portal", opt=READ, include_in_schema=False, sync_to_thread=True)

@@ -10,7 +10,7 @@ import re
 import time
 from typing import Any
 
-from ninjait.core.errors import Conflict, Forbidden, Invalid, NotFound
+from ninjait.core.errors import Conflict, Invalid, NotFound
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import Actor, Principal
 from ninjait.portal.accounts import PortalUser
@@ -130,19 +130,17 @@ def organizations(rt: Runtime, user: PortalUser) -> dict[int, str]:
 
 def branding(rt: Runtime, tenant_id: int) -> dict[str, Any]:
     with rt.db.read() as c:
-        row = c.one("SELECT title, accent, welcome FROM portal_branding WHERE tenant_id = ?", (tenant_id,))
+        row = c.one("SELECT title, accent, welcome, logo_type FROM portal_branding WHERE tenant_id = ?", (tenant_id,))
         name = c.value("SELECT name FROM tenants WHERE id = ?", (tenant_id,))
     out = {**BRANDING_DEFAULTS, **(row or {})}
     out["title"] = out["title"] or name or "Support"
-    with rt.db.read() as c:
-        out["has_logo"] = bool(c.value("SELECT logo_type FROM portal_branding WHERE tenant_id = ?", (tenant_id,)))
+    out["has_logo"] = bool(out.pop("logo_type", ""))
     return out
 
 
 def save_branding(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     """The portal's title (empty: the tenant's name), accent colour and welcome text. Tenant-wide."""
-    if not p.can("settings.write") or p.organizations_for("settings.write") is not None:
-        raise Forbidden("the portal's branding needs settings.write")
+    p.require_everywhere("settings.write", "the portal's branding is a tenant setting")
     title = str(data.get("title") or "").strip()
     welcome = str(data.get("welcome") or "").strip()
     accent = str(data.get("accent") or BRANDING_DEFAULTS["accent"]).strip()
@@ -169,14 +167,14 @@ def stored_branding(rt: Runtime, p: Principal) -> dict[str, Any]:
 
 def attachment_file(rt: Runtime, user: PortalUser, ticket_id: int, attachment_id: int) -> tuple[dict[str, Any], Any]:
     """A public attachment of a ticket the contact may see, and its file; 404 otherwise."""
-    from ninjait.tickets import attachments
+    from ninjait.tickets import attachments, collab_store
 
     ticket = get_ticket(rt, user, ticket_id)
     if attachment_id not in {a["id"] for a in ticket["attachments"]}:
         raise NotFound("attachment not found")
     with rt.db.read() as c:
-        row = c.one("SELECT id, file_name, content_type, storage_name FROM ticket_attachments WHERE tenant_id = ? "
-                    "AND id = ?", (user.tenant_id, attachment_id))
+        row = collab_store.attachment(c, user.tenant_id, attachment_id)
+    assert row is not None  # listed just above
     path = attachments.folder_of(rt, user.tenant_id) / row["storage_name"]
     if not path.is_file():
         raise NotFound("the file of this attachment is missing")
@@ -209,8 +207,7 @@ def _logo_type(data: bytes) -> str:
 def save_logo(rt: Runtime, p: Principal, actor: Actor, data: bytes) -> None:
     """The portal's logo (empty: none). Checked by its first bytes, whatever the upload claims; SVG is not taken
     (it can carry script)."""
-    if not p.can("settings.write") or p.organizations_for("settings.write") is not None:
-        raise Forbidden("the portal's branding needs settings.write")
+    p.require_everywhere("settings.write", "the portal's branding is a tenant setting")
     if len(data) > LOGO_MAX:
         raise Invalid(f"the logo is larger than {LOGO_MAX // 1024} KiB", field="logo")
     kind = _logo_type(data) if data else ""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ninjait.core.errors import Forbidden, Invalid
+from ninjait.core.errors import Invalid
 from ninjait.core.events import Event
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import SYSTEM, Actor, Principal
@@ -29,8 +29,7 @@ def get_settings(rt: Runtime, p: Principal) -> dict[str, Any]:
 
 
 def save_settings(rt: Runtime, p: Principal, actor: Actor, min_severity: str, resolve_with_alert: bool) -> dict[str, Any]:
-    if not p.can("tickets.write") or p.organizations_for("tickets.write") is not None:
-        raise Forbidden("alert tickets are tenant-wide: you need tickets.write for every organization")
+    p.require_everywhere("tickets.write", "alert tickets are tenant-wide")
     if min_severity and min_severity not in SEVERITIES:
         raise Invalid(f"min_severity must be one of {', '.join(SEVERITIES)} (or empty: off)", field="min_severity")
     rt.db.write(lambda c: store.save_alert_settings(c, p.tenant_id, min_severity, resolve_with_alert))

@@ -76,7 +76,7 @@ def _contact_page(request: Req, contact_id: int, *, error: str = "", status_code
     return page(request, "tickets/contact.html", status_code=status_code, active="tickets", contact=contact,
                 tickets=tickets, orgs=_orgs(request, p), error=error,
                 can_write=any(p.can("tickets.write", o) for o in contact["organization_ids"]),
-                can_move=p.organizations_for("tickets.write") is None and p.can("tickets.write"),
+                can_move=p.can("tickets.write"),
                 portal=accounts.get_access(rt(request), p, contact_id))
 
 

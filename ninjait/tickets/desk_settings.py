@@ -16,7 +16,6 @@ from ninjait.core.errors import Conflict, Invalid, NotFound
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import Actor, Principal
 from ninjait.tickets import service, store
-from ninjait.tickets.sla_policies import require_tenant_wide
 
 PREFIX = re.compile(r"^[A-Za-z0-9#_/.-]{0,10}$")
 MAX_STATUSES = 30
@@ -60,7 +59,7 @@ def _repause(c: Any, tenant_id: int, status: dict[str, Any], at: int) -> None:
 
 
 def create_status(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
-    require_tenant_wide(p, "statuses and ticket numbers")
+    p.require_everywhere("tickets.write", "statuses and ticket numbers are tenant-wide")
     fields = _status_fields(data, None)
 
     def write(c: Any) -> int:
@@ -90,7 +89,7 @@ def update_status(rt: Runtime, p: Principal, actor: Actor, status_id: int, data:
                   now: float | None = None) -> dict[str, Any]:
     at = int(time.time() if now is None else now)
     get_status(rt, p, status_id)
-    require_tenant_wide(p, "statuses and ticket numbers")
+    p.require_everywhere("tickets.write", "statuses and ticket numbers are tenant-wide")
 
     def write(c: Any) -> dict[str, Any]:
         before = store.status(c, p.tenant_id, status_id)
@@ -117,7 +116,7 @@ def update_status(rt: Runtime, p: Principal, actor: Actor, status_id: int, data:
 
 def delete_status(rt: Runtime, p: Principal, actor: Actor, status_id: int) -> None:
     status = get_status(rt, p, status_id)
-    require_tenant_wide(p, "statuses and ticket numbers")
+    p.require_everywhere("tickets.write", "statuses and ticket numbers are tenant-wide")
 
     def write(c: Any) -> None:
         used = len(store.tickets_in_status(c, p.tenant_id, status_id))
@@ -138,7 +137,7 @@ def get_numbering(rt: Runtime, p: Principal) -> dict[str, Any]:
 def save_numbering(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     """A new prefix applies to new tickets; old ones keep their numbers. The next number must lie above every
     number already given under that prefix, so no number is ever given twice."""
-    require_tenant_wide(p, "statuses and ticket numbers")
+    p.require_everywhere("tickets.write", "statuses and ticket numbers are tenant-wide")
     prefix = str(data.get("prefix") if data.get("prefix") is not None else "").strip()
     if not PREFIX.match(prefix):
         raise Invalid("prefix is up to 10 letters, digits or # _ / . -", field="prefix")

@@ -78,7 +78,7 @@ def _desk_page(request: Req, *, error: str = "", status_code: int = 200) -> Temp
                 users=people, orgs=orgs,
                 priorities=service.PRIORITIES,
                 strategies=teams.STRATEGIES, sources=routing.CONDITION_SOURCES, frequencies=recurring.FREQUENCIES,
-                can_change=p.can("tickets.write") and p.organizations_for("tickets.write") is None,
+                can_change=p.can("tickets.write"),
                 can_write=p.can_somewhere("tickets.write"))
 
 

@@ -67,7 +67,7 @@ def _page(request: Req, *, status_code: int = 200, error: str = "", form: dict[s
     p = principal_of(request)
     return page(request, "devices/custom_fields.html", status_code=status_code, active="settings", error=error,
                 fields=fields.list_fields(rt(request), p, TICKET), form=form or {}, base=BASE, what=TICKET,
-                can_write=p.can("tickets.write") and p.organizations_for("tickets.write") is None, types=fields.TYPES)
+                can_write=p.can("tickets.write"), types=fields.TYPES)
 
 
 def _choices(data: dict[str, Any]) -> list[str]:

@@ -148,8 +148,7 @@ def update_article(rt: Runtime, p: Principal, actor: Actor, article_id: int, dat
 
 def delete_article(rt: Runtime, p: Principal, actor: Actor, article_id: int) -> None:
     article = get_article(rt, p, article_id)
-    if p.organizations_for("tickets.write") is not None:
-        raise Forbidden("deleting articles needs tickets.write in every organization")
+    p.require_everywhere("tickets.write", "articles belong to the whole tenant: deleting one")
     rt.db.write(lambda c: c.execute("DELETE FROM kb_articles WHERE tenant_id = ? AND id = ?", (p.tenant_id, article_id)))
     rt.bus.emit("kb_article.deleted", p.tenant_id, actor.as_dict(), object_type="kb_article", object_id=article_id,
                 summary={"title": article["title"]})

@@ -206,7 +206,7 @@ def _list_page(request: Req, *, error: str = "", status_code: int = 200, form: d
                               "poll_seconds": 60, "reopen_days": 14, "imap_verify": True, "create_contacts": True,
                               "enabled": True, "processed": "move"},
                 receiver_port=rt(request).settings.mail_receiver_port,
-                can_write=p.can("settings.write") and p.organizations_for("settings.write") is None)
+                can_write=p.can("settings.write"))
 
 
 @get("/settings/mailboxes", opt=READ, include_in_schema=False, sync_to_thread=True)
@@ -242,7 +242,7 @@ def _mailbox_page(request: Req, mailbox_id: int, *, error: str = "", status_code
                 mailbox=mailboxes.get_mailbox(rt(request), p, mailbox_id),
                 log=mailboxes.log_of(rt(request), p, mailbox_id), fetched=fetched,
                 orgs={o["id"]: o["name"] for o in identity.list_organizations(rt(request), p)},
-                can_write=p.can("settings.write") and p.organizations_for("settings.write") is None)
+                can_write=p.can("settings.write"))
 
 
 @get("/settings/mailboxes/{mailbox_id:int}", opt=READ, include_in_schema=False, sync_to_thread=True)

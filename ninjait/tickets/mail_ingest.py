@@ -68,10 +68,8 @@ def _decide(rt: Runtime, mailbox: dict[str, Any], msg: mail_in.Inbound, now: flo
 
         def is_staff(address: str, ticket: dict[str, Any]) -> bool:
             user = store.staff_user(c, tenant_id, address)
-            if user is None:
-                return False
-            full = c.one("SELECT id, tenant_id, email, name, is_super_admin FROM users WHERE id = ?", (user["id"],))
-            return authn.principal_for_user(c, full).can("tickets.write", ticket["organization_id"])
+            return user is not None and authn.principal_for_user(c, user).can("tickets.write",
+                                                                               ticket["organization_id"])
 
         return mail_threading.decide(
             msg, own_addresses=own, over_rate=recent >= RATE_LIMIT, seen=lambda m: ticket_of_message(m) is not None,

@@ -22,9 +22,7 @@ from ninjait.core.errors import Invalid
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import Actor, Principal
 from ninjait.settings import Settings
-from ninjait.tickets import mailboxes
 from ninjait.tickets.contacts import EMAIL
-from ninjait.tickets.sla_policies import require_tenant_wide
 
 SECRET_PURPOSE = "tenant-smtp"
 MAX_RENDERED = 100_000
@@ -84,7 +82,7 @@ def list_templates(rt: Runtime, p: Principal) -> list[dict[str, Any]]:
 def save_template(rt: Runtime, p: Principal, actor: Actor, kind: str, subject: str, body: str,
                   enabled: bool = True) -> dict[str, Any]:
     """Checked by rendering it with sample data first; nothing is saved when it fails."""
-    require_tenant_wide(p, "e-mail templates")
+    p.require_everywhere("tickets.write", "e-mail templates are tenant-wide")
     if kind not in KINDS:
         raise Invalid(f"kind is one of {', '.join(KINDS)}", field="kind")
     if not subject.strip() or len(subject) > 500 or len(body) > 20000:
@@ -119,7 +117,7 @@ def smtp_of(rt: Runtime, p: Principal) -> dict[str, Any]:
 def save_smtp(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     """An empty host removes the tenant's server (the appliance's is used again); an empty password keeps the
     stored one, unless the server or user changes (the password never goes to a server it was not given for)."""
-    mailboxes.require_admin(p)
+    p.require_everywhere("settings.write", "mail servers are tenant settings")
     host = str(data.get("host") or "").strip()
     if not host:
         rt.db.write(lambda c: c.execute("DELETE FROM tenant_smtp WHERE tenant_id = ?", (p.tenant_id,)))

@@ -8,7 +8,7 @@ import re
 import time
 from typing import Any
 
-from ninjait.core.errors import Conflict, Forbidden, Invalid, NotFound
+from ninjait.core.errors import Conflict, Invalid, NotFound
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import Actor, Principal
 from ninjait.tickets import store
@@ -75,8 +75,7 @@ def _check(data: dict[str, Any]) -> dict[str, Any]:
 
 def require_admin(p: Principal) -> None:
     """Mail servers and their passwords are the tenant's settings: settings.write in every organization."""
-    if not p.can("settings.write") or p.organizations_for("settings.write") is not None:
-        raise Forbidden("mailboxes and mail servers need settings.write in every organization")
+    p.require_everywhere("settings.write", "mailboxes and mail servers are tenant settings")
 
 
 def _seal(rt: Runtime, tenant_id: int, password: str) -> str:

@@ -245,7 +245,7 @@ def save_rule(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any], rul
 
 def reorder_rules(rt: Runtime, p: Principal, actor: Actor, rule_ids: list[int]) -> list[dict[str, Any]]:
     """``rule_ids``: every rule of the tenant, in the new order."""
-    settings.require_tenant_wide(p, "routing rules")
+    p.require_everywhere("tickets.write", "routing rules are tenant-wide")
 
     def write(c: Any) -> None:
         current = {r["id"] for r in rs.rows(c, "rule", p.tenant_id)}

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ninjait.core.errors import Conflict, Forbidden, NotFound
+from ninjait.core.errors import Conflict, NotFound
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import Actor, Principal
 from ninjait.tickets import routing_store as rs
@@ -16,11 +16,6 @@ from ninjait.tickets import routing_store as rs
 KINDS = {"team": ("team", "ticket_team"), "queue": ("queue", "ticket_queue"),
          "rule": ("routing rule", "ticket_routing_rule"), "canned": ("canned response", "ticket_canned_response"),
          "macro": ("macro", "ticket_macro")}
-
-
-def require_tenant_wide(p: Principal, what: str) -> None:
-    if not p.can("tickets.write") or p.organizations_for("tickets.write") is not None:
-        raise Forbidden(f"{what} are tenant-wide: you need tickets.write for every organization")
 
 
 def unique(fn: Callable[[], Any], what: str) -> Any:
@@ -52,7 +47,7 @@ def save(rt: Runtime, p: Principal, actor: Actor, kind: str, check: Callable[[An
     """Create (``row_id`` None) or replace a row with the values ``check(conn)`` returns (it raises on bad
     input); ``after(conn, id)`` writes what goes with it in the same transaction."""
     what, event = KINDS[kind]
-    require_tenant_wide(p, f"{what}s")
+    p.require_everywhere("tickets.write", f"{what}s are tenant-wide")
 
     def write(c: Any) -> tuple[int, dict[str, Any]]:
         if row_id is not None and rs.row(c, kind, p.tenant_id, row_id) is None:
@@ -75,7 +70,7 @@ def save(rt: Runtime, p: Principal, actor: Actor, kind: str, check: Callable[[An
 
 def delete(rt: Runtime, p: Principal, actor: Actor, kind: str, row_id: int) -> None:
     what, event = KINDS[kind]
-    require_tenant_wide(p, f"{what}s")
+    p.require_everywhere("tickets.write", f"{what}s are tenant-wide")
     found = get(rt, p, kind, row_id)
     rt.db.write(lambda c: rs.delete(c, kind, p.tenant_id, row_id))
     rt.bus.emit(f"{event}.deleted", p.tenant_id, actor.as_dict(), object_type=event, object_id=row_id,

@@ -8,16 +8,14 @@ of one of them. Quiet hours hold warnings, never breaches. Deliveries go through
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from ninjait.alerts import channels
+from ninjait.alerts import channels, notify
 from ninjait.core.events import Event
 from ninjait.core.runtime import Runtime
 from ninjait.integrations.plugins import Message
 
 CLOCK_NAMES = {"first_response": "first response", "next_response": "next response", "resolution": "resolution"}
-RANK = {s: i for i, s in enumerate(channels.SEVERITIES)}
 
 
 def message_for(rt: Runtime, ticket: dict[str, Any], event: Event) -> Message:
@@ -51,15 +49,8 @@ def route(rt: Runtime, event: Event, now: float | None = None) -> list[int]:
         if ticket is None:
             return []
         message = message_for(rt, ticket, event)
-        made = []
-        for ch in c.all("SELECT id, min_severity, organization_ids, quiet_from, quiet_to FROM notification_channels "
-                        "WHERE tenant_id = ? AND enabled = 1 AND notify_ticket_sla = 1 ORDER BY id", (tenant_id,)):
-            only = json.loads(ch["organization_ids"] or "[]")
-            if RANK[message.severity] < RANK[ch["min_severity"]] or (only and ticket["organization_id"] not in only):
-                continue
-            wait = None if message.severity == "critical" else channels.quiet_until(
-                ch["quiet_from"], ch["quiet_to"], message.at if now is None else now)
-            made.append(channels.enqueue(c, tenant_id, ch["id"], None, message, not_before=wait))
+        made = notify.route_ticket_notice(c, tenant_id, ticket["organization_id"], message,
+                                          message.at if now is None else now)
         if event.name == "ticket.sla_breached" and ticket["assignee_email"]:
             made.append(channels.enqueue_direct(c, tenant_id, None, "email", ticket["assignee_email"], message))
         return made

@@ -17,7 +17,7 @@ import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ninjait.core.errors import Conflict, Forbidden, Invalid, NotFound
+from ninjait.core.errors import Conflict, Invalid, NotFound
 from ninjait.core.runtime import Runtime
 from ninjait.identity.principal import SYSTEM, Actor, Principal
 from ninjait.tickets import ical, sla, store
@@ -25,11 +25,6 @@ from ninjait.tickets import ical, sla, store
 CLOCKS = ("first_response", "next_response", "resolution")
 PRIORITIES = ("P1", "P2", "P3", "P4")
 MAX_HOLIDAYS = 1000
-
-
-def require_tenant_wide(p: Principal, what: str = "SLA calendars and policies") -> None:
-    if not p.can("tickets.write") or p.organizations_for("tickets.write") is not None:
-        raise Forbidden(f"{what} are tenant-wide: you need tickets.write for every organization")
 
 
 def calendar_of(row: dict[str, Any]) -> sla.Calendar:
@@ -83,7 +78,7 @@ def _check_calendar(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_calendar(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
-    require_tenant_wide(p)
+    p.require_everywhere("tickets.write", "SLA calendars and policies are tenant-wide")
     cal = _check_calendar(data)
     calendar_id = rt.db.write(lambda c: store.insert_calendar(c, p.tenant_id, cal))
     rt.bus.emit("sla_calendar.created", p.tenant_id, actor.as_dict(), object_type="sla_calendar",
@@ -107,7 +102,7 @@ def list_calendars(rt: Runtime, p: Principal) -> list[dict[str, Any]]:
 def update_calendar(rt: Runtime, p: Principal, actor: Actor, calendar_id: int, data: dict[str, Any]) -> dict[str, Any]:
     """Fields absent or None stay. Clocks of open tickets follow the new hours at once (they are computed)."""
     before = get_calendar(rt, p, calendar_id)
-    require_tenant_wide(p)
+    p.require_everywhere("tickets.write", "SLA calendars and policies are tenant-wide")
     cal = _check_calendar({**before, **{k: v for k, v in data.items() if v is not None}})
     rt.db.write(lambda c: store.update_calendar(c, p.tenant_id, calendar_id, cal))
     after = get_calendar(rt, p, calendar_id)
@@ -122,7 +117,7 @@ def import_holidays(rt: Runtime, p: Principal, actor: Actor, calendar_id: int, t
     """Add (or with ``replace``, set) the holidays of an iCalendar file; returns the calendar, how many dates were
     new, and the events not understood."""
     before = get_calendar(rt, p, calendar_id)
-    require_tenant_wide(p)
+    p.require_everywhere("tickets.write", "SLA calendars and policies are tenant-wide")
     try:
         found = ical.holidays(text)
     except ical.IcalError as exc:
@@ -137,7 +132,7 @@ def import_holidays(rt: Runtime, p: Principal, actor: Actor, calendar_id: int, t
 
 def delete_calendar(rt: Runtime, p: Principal, actor: Actor, calendar_id: int) -> None:
     cal = get_calendar(rt, p, calendar_id)
-    require_tenant_wide(p)
+    p.require_everywhere("tickets.write", "SLA calendars and policies are tenant-wide")
 
     def write(c: Any) -> None:
         if store.calendar_in_use(c, p.tenant_id, calendar_id):
@@ -192,7 +187,7 @@ def _check_references(c: Any, tenant_id: int, pol: dict[str, Any]) -> None:
 def create_policy(rt: Runtime, p: Principal, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     """A policy without organization and priority is the tenant default; the most specific match wins for new
     tickets and when a ticket's priority changes."""
-    require_tenant_wide(p)
+    p.require_everywhere("tickets.write", "SLA calendars and policies are tenant-wide")
     pol = _check_policy(data)
 
     def write(c: Any) -> int:
@@ -222,7 +217,7 @@ def update_policy(rt: Runtime, p: Principal, actor: Actor, policy_id: int, data:
     """Fields absent or None stay (``organization_id`` 0 makes it any organization). Tickets keep the policy they
     got; its new targets apply to their clocks at once."""
     before = get_policy(rt, p, policy_id)
-    require_tenant_wide(p)
+    p.require_everywhere("tickets.write", "SLA calendars and policies are tenant-wide")
     merged = {**before, **{k: v for k, v in data.items() if v is not None}}
     if merged.get("organization_id") == 0:
         merged["organization_id"] = None
@@ -241,7 +236,7 @@ def update_policy(rt: Runtime, p: Principal, actor: Actor, policy_id: int, data:
 
 def delete_policy(rt: Runtime, p: Principal, actor: Actor, policy_id: int) -> None:
     pol = get_policy(rt, p, policy_id)
-    require_tenant_wide(p)
+    p.require_everywhere("tickets.write", "SLA calendars and policies are tenant-wide")
     rt.db.write(lambda c: store.delete_policy(c, p.tenant_id, policy_id))  # its tickets keep no SLA (SET NULL)
     rt.bus.emit("sla_policy.deleted", p.tenant_id, actor.as_dict(), object_type="sla_policy", object_id=policy_id,
                 summary={"name": pol["name"]})

@@ -279,8 +279,8 @@ def participants(c: Conn, tenant_id: int, ticket_id: int) -> set[str]:
 
 
 def staff_user(c: Conn, tenant_id: int, email: str) -> dict[str, Any] | None:
-    return c.one("SELECT id, name, email FROM users WHERE tenant_id = ? AND email = ? AND disabled = 0",
-                 (tenant_id, email.lower()))
+    return c.one("SELECT id, tenant_id, name, email, is_super_admin FROM users WHERE tenant_id = ? AND email = ? "
+                 "AND disabled = 0", (tenant_id, email.lower()))
 
 
 def contact_organizations(c: Conn, tenant_id: int, contact_ids: list[int]) -> dict[int, list[int]]:
