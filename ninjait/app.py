@@ -16,6 +16,7 @@ from ninjait.core import live, queue
 from ninjait.core.edge import Edge
 from ninjait.core.runtime import Runtime
 from ninjait.agents import api as agents_api, gateway_api, views as agents_views
+from ninjait.agents.checkin_endpoint import CheckInEndpoint
 from ninjait.alerts import api as alerts_api, channels_api, channels_views, views as alerts_views
 from ninjait.audit import api as audit_api, views as audit_views
 from ninjait.backup import api as backup_api, views as backup_views
@@ -103,4 +104,4 @@ def _unwrap_double_thread_wrappers(app: Litestar) -> None:
 
 
 def create_asgi(runtime: Runtime) -> Edge:
-    return Edge(AuthMiddleware(create_app(runtime), runtime))
+    return Edge(CheckInEndpoint(AuthMiddleware(create_app(runtime), runtime), runtime))

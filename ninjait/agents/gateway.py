@@ -18,7 +18,7 @@ from ninjait_agent import wire
 
 from ninjait.agents import service, store
 from ninjait.core.db import Conn
-from ninjait.core.errors import Forbidden, Invalid, ServiceError
+from ninjait.core.errors import Forbidden, Invalid, ServiceError, Unauthorized
 from ninjait.core.runtime import Runtime
 from ninjait.devices import service as devices
 from ninjait.monitoring import hot
@@ -65,9 +65,17 @@ def report_rows(agent: service.AgentIdentity, reports: list[wire.CheckReport]) -
             for r in reports]
 
 
+class CredentialsChanged(Exception):
+    """The agent's status or secret changed since it was authenticated (another process revoked or rotated it):
+    the check-in stored nothing."""
+
+
 def ingest(c: Conn, agent: service.AgentIdentity, batch: wire.CheckIn, samples: hot.Packed | None,
            signer: Any = None) -> Stored:
     """Store a check-in; ``samples`` is ``hot.pack_check_in(batch.metrics)``, packed before the writer thread."""
+    state = store.agent_state(c, agent.id)
+    if state is None or state["status"] != agent.status or state["secret_hash"] != agent.secret_hash:
+        raise CredentialsChanged
     now = time.time()
     new = store.claim_batch(c, agent.id, batch.seq, int(now))
     result = Stored(new_batch=new, commands=[])
@@ -92,7 +100,7 @@ def ingest(c: Conn, agent: service.AgentIdentity, batch: wire.CheckIn, samples: 
                 result.finished.append(applied)
     else:
         devices.record_check_in(c, agent.tenant_id, agent.device_id, int(now), batch.agent_version, None)
-    result.rotate = c.value("SELECT 1 FROM appliance_facts WHERE key = ?", (f"rotate_agent:{agent.id}",)) is not None
+    result.rotate = bool(state["rotate"])
     result.commands = store.take_pending(c, agent.device_id, now)
     if batch.checks_version and signer is not None:
         result.checks = checks.definitions_for(c, signer, agent.tenant_id, agent.device_id, agent.uid,
@@ -119,21 +127,31 @@ def _publish(rt: Runtime, agent: service.AgentIdentity, stored: Stored, logged: 
                              "exit_code": cmd["exit_code"]})
 
 
-async def authenticate(rt: Runtime, header: str) -> service.AgentIdentity:
-    cached_uid = header.partition(" ")[2].partition(":")[0]
-    if service.AGENT_CACHE.get(cached_uid) is not None:
-        return service.authenticate(rt, header)  # no I/O on a cache hit
-    return await anyio.to_thread.run_sync(service.authenticate, rt, header)
+async def authenticate(rt: Runtime, header: str, *, cached: bool = True) -> service.AgentIdentity:
+    agent = service.authenticate_cached(rt, header) if cached else None  # no I/O on a cache hit
+    return agent or await anyio.to_thread.run_sync(service.authenticate, rt, header)
+
+
+def _approved(agent: service.AgentIdentity) -> service.AgentIdentity:
+    if agent.status == "pending":
+        raise Forbidden("this agent is waiting for approval by an administrator")
+    return agent
 
 
 async def check_in(rt: Runtime, header: str, raw: bytes, encoding: str) -> bytes:
-    agent = await authenticate(rt, header)
-    if agent.status == "pending":
-        raise Forbidden("this agent is waiting for approval by an administrator")
+    agent = _approved(await authenticate(rt, header))
     batch = decode_body(raw, encoding)
     signer = service.signer(rt)
     samples = hot.pack_check_in(batch.metrics)
-    stored: Stored = await rt.db.awrite(lambda c: ingest(c, agent, batch, samples, signer))
+    try:
+        stored: Stored = await rt.db.awrite(lambda c: ingest(c, agent, batch, samples, signer))
+    except CredentialsChanged:  # the cached credentials were stale: read the agent row once more
+        service.AGENT_CACHE.forget(agent.uid)
+        agent = _approved(await authenticate(rt, header, cached=False))
+        try:
+            stored = await rt.db.awrite(lambda c: ingest(c, agent, batch, samples, signer))
+        except CredentialsChanged:
+            raise Unauthorized("the agent's credentials changed during the check-in; send it again") from None
     if stored.came_back_from or stored.finished or (stored.new_batch and batch.events):
         # Subscribers (audit, alerts, rules) write to the database: not on the event loop.
         await anyio.to_thread.run_sync(_publish, rt, agent, stored, batch.events if stored.new_batch else [])

@@ -11,7 +11,7 @@ from litestar.params import FromPath
 from litestar.response import File
 from ninjait_agent import wire
 
-from ninjait.agents import gateway, releases, service
+from ninjait.agents import checkin_endpoint, gateway, releases, service
 from ninjait.core.errors import Forbidden, Invalid, NotFound
 from ninjait.identity.http import client_ip
 
@@ -35,7 +35,10 @@ async def enroll(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(wire.ENCODER.encode(reply), media_type=JSON)
 
 
-@post("/agent/v1/checkin", opt=AGENT, tags=["agent"], request_max_body_size=8 * 1024 * 1024, status_code=200)
+# Served by checkin_endpoint.CheckInEndpoint in front of the framework; this route documents it in the
+# OpenAPI schema and serves it the same way where the app runs without that layer.
+@post(checkin_endpoint.PATH, opt=AGENT, tags=["agent"], request_max_body_size=checkin_endpoint.MAX_REQUEST_BODY,
+      status_code=200)
 async def checkin(request: Request[Any, Any, Any]) -> Response[bytes]:
     """One batch (sequence-numbered, idempotent) in; pending signed commands and the next interval out."""
     body = await gateway.check_in(_rt(request), request.headers.get("authorization", ""), await request.body(),
@@ -47,7 +50,7 @@ async def checkin(request: Request[Any, Any, Any]) -> Response[bytes]:
 async def rotate(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The agent replaces its own secret (when the server asked it to)."""
     rt = _rt(request)
-    agent = await gateway.authenticate(rt, request.headers.get("authorization", ""))
+    agent = await gateway.authenticate(rt, request.headers.get("authorization", ""), cached=False)
     secret = await anyio.to_thread.run_sync(service.rotate_secret, rt, agent)
     return Response(wire.ENCODER.encode(wire.RotateReply(secret=secret)), media_type=JSON)
 
@@ -56,7 +59,7 @@ async def rotate(request: Request[Any, Any, Any]) -> Response[bytes]:
 async def download_update(request: Request[Any, Any, Any], platform: FromPath[str], version: FromPath[str]) -> File:
     """An agent build (see `ninjait agent-release publish`); the agent checks its signed SHA-256."""
     rt = _rt(request)
-    agent = await gateway.authenticate(rt, request.headers.get("authorization", ""))
+    agent = await gateway.authenticate(rt, request.headers.get("authorization", ""), cached=False)
     if agent.status == "pending":
         raise Forbidden("this agent is waiting for approval by an administrator")
     release = await anyio.to_thread.run_sync(releases.get, rt.settings.data_dir, platform, version)

@@ -135,40 +135,39 @@ def enroll(rt: Runtime, req: wire.EnrollRequest, ip: str) -> wire.EnrollReply:
                             signing_key=signer(rt).public_key_b64, server_time=time.time(), status=status)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AgentIdentity:
     id: int
     uid: str
     tenant_id: int
     device_id: int
     status: str
+    secret_hash: str  # the stored hash the agent's secret matched; a check-in's write confirms it is still current
 
 
 class _AgentCache:
-    """Credentials of recently seen agents, so a check-in costs no extra query.
+    """Active agents' credentials, so that a check-in costs no query before its write.
 
-    Entries live a few seconds: a revoke or rotate in another process takes
-    effect within that time; in this process it takes effect at once.
+    An entry is trusted only until the check-in's own write, which reads the agent row in the same
+    transaction and refuses the batch if the status or secret changed (gateway.ingest): a revoke or
+    rotation made by another process takes effect at that agent's next check-in. Here it is dropped
+    at once. Pending and revoked agents are not kept: their check-ins read the row every time.
     """
 
-    TTL = 5.0
+    MAX_ENTRIES = 200_000
 
     def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, str, AgentIdentity]] = {}
+        self._entries: dict[str, AgentIdentity] = {}
         self._lock = threading.Lock()
 
-    def get(self, uid: str) -> tuple[str, AgentIdentity] | None:
-        with self._lock:
-            found = self._entries.get(uid)
-        if found is None or found[0] < time.monotonic():
-            return None
-        return found[1], found[2]
+    def get(self, uid: str) -> AgentIdentity | None:
+        return self._entries.get(uid)
 
-    def put(self, uid: str, secret_hash: str, agent: AgentIdentity) -> None:
+    def put(self, agent: AgentIdentity) -> None:
         with self._lock:
-            if len(self._entries) > 200_000:
+            if len(self._entries) >= self.MAX_ENTRIES:
                 self._entries.clear()
-            self._entries[uid] = (time.monotonic() + self.TTL, secret_hash, agent)
+            self._entries[agent.uid] = agent
 
     def forget(self, uid: str) -> None:
         with self._lock:
@@ -176,7 +175,7 @@ class _AgentCache:
 
     def forget_device(self, device_id: int) -> None:
         with self._lock:
-            for uid in [u for u, (_, _, a) in self._entries.items() if a.device_id == device_id]:
+            for uid in [u for u, a in self._entries.items() if a.device_id == device_id]:
                 del self._entries[uid]
 
 
@@ -188,23 +187,39 @@ def subscribe(bus: EventBus) -> None:
     bus.subscribe("device.deleted", lambda event: AGENT_CACHE.forget_device(int(event.data["object_id"])))
 
 
-def authenticate(rt: Runtime, header: str) -> AgentIdentity:
-    """`Authorization: Agent <uid>:<secret>` -> the agent, or Unauthorized."""
+def _credentials(rt: Runtime, header: str) -> tuple[str, str]:
+    """`Authorization: Agent <uid>:<secret>` -> (uid, the keyed hash of the secret), or Unauthorized."""
     scheme, _, creds = header.partition(" ")
     uid, _, secret = creds.strip().partition(":")
     if scheme.lower() != "agent" or not uid or not secret.startswith(SECRET_PREFIX) or len(secret) > 100:
         raise Unauthorized("agent credentials missing or malformed")
-    cached = AGENT_CACHE.get(uid)
-    if cached is None:
-        with rt.db.read() as c:
-            row = store.agent_by_uid(c, uid[:64])
-        if row is None:
-            raise Unauthorized("unknown agent")
-        agent = AgentIdentity(row["id"], row["uid"], row["tenant_id"], row["device_id"], row["status"])
-        AGENT_CACHE.put(uid, row["secret_hash"], agent)
-        cached = (row["secret_hash"], agent)
-    secret_hash, agent = cached
-    if not secrets.compare_digest(secret_hash, rt.keyring.mac(secret[len(SECRET_PREFIX):], purpose="agent-secret")):
+    return uid[:64], rt.keyring.mac(secret[len(SECRET_PREFIX):], purpose="agent-secret")
+
+
+def authenticate_cached(rt: Runtime, header: str) -> AgentIdentity | None:
+    """The agent from the cache without I/O, or None: not cached, or the secret differs from the cached one
+    (it may have been rotated by another process; `authenticate` reads the row)."""
+    uid, presented = _credentials(rt, header)
+    agent = AGENT_CACHE.get(uid)
+    if agent is not None and secrets.compare_digest(agent.secret_hash, presented):
+        return agent
+    return None
+
+
+def authenticate(rt: Runtime, header: str) -> AgentIdentity:
+    """The agent, read from the database, or Unauthorized."""
+    uid, presented = _credentials(rt, header)
+    with rt.db.read() as c:
+        row = store.agent_by_uid(c, uid)
+    if row is None:
+        AGENT_CACHE.forget(uid)
+        raise Unauthorized("unknown agent")
+    agent = AgentIdentity(row["id"], row["uid"], row["tenant_id"], row["device_id"], row["status"], row["secret_hash"])
+    if agent.status == "active":
+        AGENT_CACHE.put(agent)
+    else:
+        AGENT_CACHE.forget(uid)
+    if not secrets.compare_digest(agent.secret_hash, presented):
         raise Unauthorized("wrong agent secret")
     if agent.status == "revoked":
         raise Unauthorized("this agent was revoked; enroll it again")
@@ -216,7 +231,7 @@ def rotate_secret(rt: Runtime, agent: AgentIdentity) -> str:
     secret = secrets.token_urlsafe(32)
     rt.db.write(lambda c: (store.set_agent_secret(c, agent.id, rt.keyring.mac(secret, purpose="agent-secret"),
                                                   _now()),
-                           c.execute("DELETE FROM appliance_facts WHERE key = ?", (f"rotate_agent:{agent.id}",))))
+                           c.execute("DELETE FROM appliance_facts WHERE key = ?", (store.rotation_key(agent.id),))))
     AGENT_CACHE.forget(agent.uid)
     rt.bus.emit("agent.secret_rotated", agent.tenant_id, {"user_id": None, "email": "agent"},
                 object_type="device", object_id=agent.device_id)
@@ -248,7 +263,7 @@ def request_rotation(rt: Runtime, p: Principal, actor: Actor, device_id: int) ->
     agent = _agent_of_device(rt, p, device_id)
     rt.db.write(lambda c: c.execute(
         "INSERT INTO appliance_facts (key, value, updated_at) VALUES (?, '1', ?) ON CONFLICT (key) DO NOTHING",
-        (f"rotate_agent:{agent['id']}", _now())))
+        (store.rotation_key(agent["id"]), _now())))
     rt.bus.emit("agent.rotation_requested", p.tenant_id, actor.as_dict(), object_type="device", object_id=device_id)
 
 

@@ -62,6 +62,18 @@ def agent_for_device(c: Conn, tenant_id: int, device_id: int) -> Row | None:
                  "WHERE tenant_id = ? AND device_id = ?", (tenant_id, device_id))
 
 
+def rotation_key(agent_id: int) -> str:
+    """The appliance_facts key that asks the agent to rotate its secret at its next check-in."""
+    return f"rotate_agent:{agent_id}"
+
+
+def agent_state(c: Conn, agent_id: int) -> Row | None:
+    """Status, secret hash and whether a rotation is asked for: the one agent read of a check-in's write."""
+    return c.one("SELECT a.status, a.secret_hash, "
+                 "EXISTS (SELECT 1 FROM appliance_facts f WHERE f.key = ?) AS rotate FROM agents a WHERE a.id = ?",
+                 (rotation_key(agent_id), agent_id))
+
+
 def set_agent_status(c: Conn, agent_id: int, status: str) -> None:
     c.execute("UPDATE agents SET status = ? WHERE id = ?", (status, agent_id))
 

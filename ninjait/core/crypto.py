@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import os
 import secrets
@@ -48,9 +47,13 @@ class Keyring:
 
     def __init__(self, master: bytes) -> None:
         self._master = master
+        self._subkeys: dict[str, bytes] = {}  # every agent check-in needs one: derived once per purpose
 
     def subkey(self, purpose: str) -> bytes:
-        return hmac.new(self._master, purpose.encode(), hashlib.sha256).digest()
+        key = self._subkeys.get(purpose)
+        if key is None:
+            key = self._subkeys[purpose] = hmac.digest(self._master, purpose.encode(), "sha256")
+        return key
 
     def encrypt(self, plaintext: bytes, *, purpose: str, context: str) -> str:
         nonce = secrets.token_bytes(12)
@@ -68,7 +71,7 @@ class Keyring:
 
     def mac(self, value: str, *, purpose: str) -> str:
         """Keyed hash for high-entropy secrets we only compare (tokens, backup codes)."""
-        return hmac.new(self.subkey(purpose), value.encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self.subkey(purpose), value.encode(), "sha256").hex()
 
 
 def new_token(nbytes: int = 32) -> str:

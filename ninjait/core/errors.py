@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+INTERNAL_ERROR_DETAIL = "The appliance hit an internal error. It has been logged with this request's id."
+
 
 class ServiceError(Exception):
     status = 400
@@ -44,3 +48,11 @@ class Upstream(ServiceError):
     """A service we depend on (an identity provider, a mail server) failed or answered nonsense."""
 
     status = 502
+
+
+def error_document(exc: ServiceError) -> dict[str, Any]:
+    """The JSON body of an error answer: ``{"status_code", "detail"[, "field"]}``."""
+    body: dict[str, Any] = {"status_code": exc.status, "detail": exc.message}
+    if exc.field:
+        body["field"] = exc.field
+    return body

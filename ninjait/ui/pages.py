@@ -15,7 +15,7 @@ from litestar.template.config import TemplateConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from ninjait import __version__
-from ninjait.core.errors import ServiceError, TooManyRequests
+from ninjait.core.errors import INTERNAL_ERROR_DETAIL, ServiceError, TooManyRequests, error_document
 from ninjait.paths import TEMPLATES
 from ninjait.ui.nav import NAV
 
@@ -106,10 +106,7 @@ def service_error(request: Request[Any, Any, Any], exc: ServiceError) -> Respons
     titles = {400: "Request refused", 401: "Sign in needed", 403: "Not allowed", 404: "Not found",
               409: "Conflict", 429: "Too many attempts"}
     if wants_json(request):
-        body: dict[str, Any] = {"status_code": exc.status, "detail": exc.message}
-        if exc.field:
-            body["field"] = exc.field
-        response: Response[Any] = Response(body, status_code=exc.status, media_type=MediaType.JSON)
+        response: Response[Any] = Response(error_document(exc), status_code=exc.status, media_type=MediaType.JSON)
     else:
         response = _error(request, exc.status, titles.get(exc.status, "Request refused"), exc.message)
     if isinstance(exc, TooManyRequests):
@@ -120,9 +117,7 @@ def service_error(request: Request[Any, Any, Any], exc: ServiceError) -> Respons
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.error("unhandled error", exc_info=exc, extra={"fields": {"path": request.url.path}})
     return _error(
-        request, HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong",
-        "The appliance hit an internal error. It has been logged with this request's id.",
-    )
+        request, HTTP_500_INTERNAL_SERVER_ERROR, "Something went wrong", INTERNAL_ERROR_DETAIL)
 
 
 EXCEPTION_HANDLERS = {

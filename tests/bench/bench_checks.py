@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 import msgspec  # noqa: E402
 from ninjait_agent import wire  # noqa: E402
 
-from ninjait.agents import gateway  # noqa: E402
+from ninjait.agents import gateway, store as agents_store  # noqa: E402
 from ninjait.agents.service import AgentIdentity  # noqa: E402
 from ninjait.core import runtime as rt_mod  # noqa: E402
 from ninjait.identity.principal import SYSTEM  # noqa: E402
@@ -64,7 +64,9 @@ def seed(rt: Any, devices: int) -> list[AgentIdentity]:
         service.create_check(rt, admin_principal(1), SYSTEM, {
             "name": kind, "kind": kind, "scope_kind": "tenant", "params": params, "severity": "warning",
             "interval_seconds": 60, "fail_after": 1, "recover_after": 1})
-    return [AgentIdentity(i, f"u{i}", 1, i, "active") for i in ids]
+    agent_ids = rt.db.write(lambda c: [agents_store.insert_agent(c, f"u{i}", 1, i, "hash", "active", None, 0)
+                                       for i in ids])
+    return [AgentIdentity(a, f"u{i}", 1, i, "active", "hash") for a, i in zip(agent_ids, ids, strict=True)]
 
 
 def sample(ts: float, cpu: float) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import msgspec
 import pytest
 from ninjait_agent import wire
 
-from ninjait.agents import gateway
+from ninjait.agents import gateway, store as agents_store
 from ninjait.agents.service import AgentIdentity
 from ninjait.core import runtime as rt_mod
 from ninjait.identity.principal import SYSTEM
@@ -48,7 +48,9 @@ class Device:
         self.id = rt.db.write(lambda c: c.value(
             "INSERT INTO devices (tenant_id, organization_id, site_id, hostname, created_at) VALUES (?, ?, ?, ?, 0) "
             "RETURNING id", (tenant, org, site, name)))
-        self.agent = AgentIdentity(self.id, f"uid{self.id}", tenant, self.id, "active")
+        agent_id = rt.db.write(lambda c: agents_store.insert_agent(c, f"uid{self.id}", tenant, self.id, "hash", "active",
+                                                                   None, 0))
+        self.agent = AgentIdentity(agent_id, f"uid{self.id}", tenant, self.id, "active", "hash")
 
     def send(self, *samples: dict[str, Any], inventory: dict[str, Any] | None = None,
              reports: list[dict[str, Any]] | None = None) -> gateway.Stored:

@@ -1,0 +1,37 @@
+"""`ninjait serve` freezes the start-up heap and collects young objects less often; cycles are still collected."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from ninjait.server import GC_YOUNG_THRESHOLD, settle_heap
+
+
+@pytest.fixture
+def restored_gc() -> Iterator[None]:
+    threshold = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*threshold)
+
+
+class Node:
+    def __init__(self) -> None:
+        self.other: Node | None = None
+
+
+def test_start_up_objects_leave_the_collections_and_later_cycles_are_still_freed(restored_gc: None) -> None:
+    loaded_at_start = [Node() for _ in range(100)]
+    settle_heap()
+    assert gc.get_freeze_count() >= len(loaded_at_start)
+    assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD > 700
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    gone = weakref.ref(a)
+    del a, b
+    gc.collect()
+    assert gone() is None
