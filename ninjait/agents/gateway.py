@@ -101,7 +101,7 @@ def ingest(c: Conn, agent: service.AgentIdentity, batch: wire.CheckIn, samples: 
     else:
         devices.record_check_in(c, agent.tenant_id, agent.device_id, int(now), batch.agent_version, None)
     result.rotate = bool(state["rotate"])
-    result.commands = store.take_pending(c, agent.device_id, now)
+    result.commands = store.take_pending(c, agent.device_id, now) if state["queued"] else []
     if batch.checks_version and signer is not None:
         result.checks = checks.definitions_for(c, signer, agent.tenant_id, agent.device_id, agent.uid,
                                                batch.checks_version)

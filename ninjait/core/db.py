@@ -33,6 +33,7 @@ from ninjait.settings import Settings
 
 log = logging.getLogger("ninjait.db")
 T = TypeVar("T")
+Waiter = Future[Any] | asyncio.Future[Any]  # who waits for a write: a thread, or a coroutine
 
 SQLITE_FILE = "ninjait.db"
 # How many queued writes one group commit may take; bounds the time a caller
@@ -133,7 +134,7 @@ class SqliteDatabase:
         ]
         for conn in self._all_readers:
             self._readers.put(conn)
-        self._jobs: queue.SimpleQueue[tuple[Callable[[Conn], Any], Future[Any]] | None] = (
+        self._jobs: queue.SimpleQueue[tuple[Callable[[Conn], Any], Waiter] | None] = (
             queue.SimpleQueue()
         )
         self._closed = False
@@ -165,7 +166,13 @@ class SqliteDatabase:
         return self.submit(fn).result()
 
     async def awrite(self, fn: Callable[[Conn], T]) -> T:
-        return await asyncio.wrap_future(self.submit(fn))
+        # An asyncio future, settled on its loop once per group commit (see _deliver): cheaper per call than a
+        # concurrent Future wrapped for the loop, which wakes the loop once per write.
+        if self._closed:
+            raise DatabaseError("database is closed")
+        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._jobs.put((fn, fut))
+        return await fut
 
     def _run_nested(self, fn: Callable[[Conn], T]) -> T:
         raw = self._writer_conn.raw
@@ -197,16 +204,16 @@ class SqliteDatabase:
                 batch.append(nxt)
             self._commit_batch(raw, batch)
 
-    def _commit_batch(self, raw: apsw.Connection, batch: list[tuple[Callable[[Conn], Any], Future[Any]]]) -> None:
-        outcomes: list[tuple[Future[Any], bool, Any]] = []
+    def _commit_batch(self, raw: apsw.Connection, batch: list[tuple[Callable[[Conn], Any], Waiter]]) -> None:
+        outcomes: list[tuple[Waiter, bool, Any]] = []
         try:
             raw.execute("BEGIN IMMEDIATE")
         except apsw.Error as exc:
-            for _, fut in batch:
-                fut.set_exception(DatabaseError(f"cannot start a write: {exc}"))
+            _deliver([(fut, False, DatabaseError(f"cannot start a write: {exc}")) for _, fut in batch
+                      if _start(fut)])
             return
         for fn, fut in batch:
-            if not fut.set_running_or_notify_cancel():
+            if not _start(fut):
                 continue
             raw.execute("SAVEPOINT job")
             try:
@@ -223,15 +230,9 @@ class SqliteDatabase:
         except apsw.Error as exc:
             if raw.in_transaction:
                 raw.execute("ROLLBACK")
-            for fut, _, _ in outcomes:
-                fut.set_exception(DatabaseError(f"commit failed: {exc}"))
+            _deliver([(fut, False, DatabaseError(f"commit failed: {exc}")) for fut, _, _ in outcomes])
             return
-        # Callers hear back only after the commit.
-        for fut, ok, value in outcomes:
-            if ok:
-                fut.set_result(value)
-            else:
-                fut.set_exception(value)
+        _deliver(outcomes)  # callers hear back only after the commit
 
     def ping(self) -> None:
         with self.read() as conn:
@@ -253,6 +254,41 @@ class SqliteDatabase:
         self._writer.join(timeout=30)
         for conn in [self._writer_conn, *self._all_readers]:
             conn.raw.close()
+
+
+def _start(fut: Waiter) -> bool:
+    """False when the caller gave up before the write started: skip it."""
+    if isinstance(fut, Future):
+        return fut.set_running_or_notify_cancel()
+    return not fut.cancelled()  # read across threads: at worst a write whose caller just left still runs
+
+
+def _settle(outcomes: list[tuple[Waiter, bool, Any]]) -> None:
+    for fut, ok, value in outcomes:
+        if fut.cancelled():
+            continue
+        if ok:
+            fut.set_result(value)
+        else:
+            fut.set_exception(value)
+
+
+def _deliver(outcomes: list[tuple[Waiter, bool, Any]]) -> None:
+    """Settle the writes of one group commit: concurrent futures here, asyncio futures on their own loop,
+    with one wake-up per loop instead of one per write."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Waiter, bool, Any]]] = {}
+    plain = []
+    for outcome in outcomes:
+        if isinstance(outcome[0], Future):
+            plain.append(outcome)
+        else:
+            by_loop.setdefault(outcome[0].get_loop(), []).append(outcome)
+    _settle(plain)
+    for loop, settled in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, settled)
+        except RuntimeError:  # the loop closed while the write ran: nobody is waiting any more
+            pass
 
 
 def open_database(settings: Settings) -> Database:

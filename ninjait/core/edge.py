@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from ninjait.core import logs
-from ninjait.ops.metrics import REQUEST_LATENCY, REQUESTS
+from ninjait.ops.metrics import observe_request
 
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -72,6 +72,5 @@ class Edge:
             await self.app(scope, receive, send_with_headers)
         finally:
             route = scope.get("path_template") or ("static" if scope["path"].startswith("/static/") else "unmatched")
-            REQUESTS.labels(route, scope["method"], str(status)).inc()
-            REQUEST_LATENCY.labels(route).observe(time.perf_counter() - started)
+            observe_request(route, scope["method"], str(status), time.perf_counter() - started)
             logs.request_id.reset(token)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -19,6 +20,26 @@ REQUEST_LATENCY = Histogram(
     ["route"], registry=REGISTRY,
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
+
+
+# The labelled series of each route, looked up once: `labels()` takes a lock and builds a key on every call.
+_REQUEST_SERIES: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def observe_request(route: str, method: str, status: str, seconds: float) -> None:
+    """Count one HTTP request and its latency under its route template (made-up methods count as OTHER: a client
+    must not be able to add series without end)."""
+    if method not in _METHODS:
+        method = "OTHER"
+    series = _REQUEST_SERIES.get((route, method, status))
+    if series is None:
+        series = _REQUEST_SERIES[(route, method, status)] = (REQUESTS.labels(route, method, status),
+                                                             REQUEST_LATENCY.labels(route))
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 class _Live(Collector):

@@ -101,8 +101,11 @@ def test_it_exposes_prometheus_metrics(appliance: Appliance) -> None:
     with appliance.client() as client:
         client.get("/healthz")
         client.get("/nowhere")
+        for method in ("PROPFIND", "MKCOL", "UNLOCK"):  # WebDAV methods the HTTP parser knows
+            client.request(method, "/healthz")
         text = client.get("/metrics").text
     assert 'ninjait_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+    assert "PROPFIND" not in text and re.search(r'method="OTHER",route="unmatched",status="405"\} 3', text)
     assert 'route="unmatched",status="404"' in text
     assert "ninjait_http_request_duration_seconds_bucket" in text
     assert re.search(r"^ninjait_queue_depth \d", text, re.M)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -70,6 +72,51 @@ def test_the_caller_hears_back_only_after_commit(db: Database) -> None:
     assert future.result(timeout=10) == 5
     with db.read() as conn:  # another connection sees it: it is committed
         assert conn.value("SELECT v FROM kv WHERE k = 'x'") == 5
+
+
+def test_coroutines_awaiting_writes_hear_back_after_commit_and_a_failure_spares_the_rest(db: Database) -> None:
+    make_table(db)
+    db.write(lambda c: c.execute("INSERT INTO kv (k, v) VALUES ('dup', 0)"))
+
+    async def main() -> tuple[list[object], list[bool]]:
+        def insert(key: str, n: int) -> Callable[[Conn], object]:
+            return lambda c: c.value("INSERT INTO kv (k, v) VALUES (?, ?) RETURNING v", (key, n))
+
+        async def read_back(n: int) -> bool:
+            await db.awrite(insert(f"seen-{n}", n))
+            with db.read() as conn:  # another connection: committed before the coroutine went on
+                return conn.value("SELECT v FROM kv WHERE k = ?", (f"seen-{n}",)) == n
+
+        results = await asyncio.gather(*(db.awrite(insert("dup" if n == 7 else f"a{n}", n)) for n in range(300)),
+                                       return_exceptions=True)
+        return results, await asyncio.gather(*(read_back(n) for n in range(50)))
+
+    results, seen = asyncio.run(main())
+    assert [n for n, r in enumerate(results) if isinstance(r, Exception)] == [7]
+    assert [r for r in results if not isinstance(r, Exception)] == [n for n in range(300) if n != 7]
+    assert all(seen)
+    with db.read() as conn:
+        assert conn.value("SELECT count(*) FROM kv") == 1 + 299 + 50
+
+
+def test_a_coroutine_that_gives_up_does_not_disturb_other_writes(db: Database) -> None:
+    make_table(db)
+    gate = threading.Event()
+
+    async def main() -> object:
+        blocker = asyncio.ensure_future(asyncio.to_thread(db.write, lambda c: gate.wait(10)))
+        await asyncio.sleep(0.05)  # the writer is busy: the next write waits in the queue
+        abandoned = asyncio.ensure_future(db.awrite(lambda c: c.execute("INSERT INTO kv (k, v) VALUES ('gone', 1)")))
+        kept = asyncio.ensure_future(db.awrite(lambda c: c.value("INSERT INTO kv (k, v) VALUES ('kept', 2) RETURNING v")))
+        await asyncio.sleep(0.05)
+        abandoned.cancel()
+        gate.set()
+        await blocker
+        return await kept
+
+    assert asyncio.run(main()) == 2
+    with db.read() as conn:
+        assert conn.value("SELECT v FROM kv WHERE k = 'kept'") == 2
 
 
 @sqlite_only
