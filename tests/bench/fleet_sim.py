@@ -347,6 +347,9 @@ def main() -> None:  # noqa: PLR0915 - one linear run, read top to bottom
     parser.add_argument("--baseline", action="store_true", help="also drive the bare server stack (saturation)")
     parser.add_argument("--compare-granian", action="store_true",
                         help="with --baseline: drive the bare stack on granian too, right after uvicorn")
+    parser.add_argument("--appliance-server", choices=["uvicorn", "granian"], default="uvicorn",
+                        help="granian: the appliance with granian's embedded server in place of uvicorn "
+                             "(serve_granian.py; needs the bench extra)")
     parser.add_argument("--ui", action="store_true", help="time the device pages and API during the run")
     parser.add_argument("--out", help="the JSON result (default: fleet_sim-<mode>.json next to this file)")
     args = parser.parse_args()
@@ -358,7 +361,8 @@ def main() -> None:  # noqa: PLR0915 - one linear run, read top to bottom
     from ninjait.settings import Settings
 
     world = seed_world(Settings(data_dir=data))
-    app = Appliance(data).start()
+    app = Appliance(data, command=[sys.executable, str(Path(__file__).parent / "serve_granian.py")]
+                    if args.appliance_server == "granian" else None).start()
     cafile = str(data / "tls/cert.pem")
     report: dict[str, Any] = {"machine": machine(), "args": vars(args)}
     pool = mp.get_context("spawn").Pool(args.workers)
