@@ -63,8 +63,7 @@ bench: setup
 
 # The fleet simulator (docs/performance.md): about 5 minutes; each run stays under 2-3 minutes of load.
 bench-fleet: setup
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
-	$(BIN)/python tests/bench/fleet_sim.py --agents 1000 --mode saturation --duration 20 --baseline --compare-granian
+	$(BIN)/python tests/bench/fleet_sim.py --agents 1000 --mode saturation --duration 20 --baseline --compare-servers
 	$(BIN)/python tests/bench/fleet_sim.py --agents 10000 --mode paced --interval 60 --duration 60 --ui
 	$(BIN)/python tests/bench/fleet_sim.py --agents 2000 --mode burst --interval 30 --duration 60
 	$(BIN)/python tests/bench/profile_checkin.py --checkins 2000 --top 25

@@ -128,6 +128,9 @@ SPECS: tuple[Spec, ...] = (
     Spec("http_port", _parse_int, 0,
          "Optional plain-HTTP port that only redirects to HTTPS; 0 disables it.",
          minimum=0, maximum=65535),
+    Spec("http_server", _parse_str, "granian",
+         "HTTPS server: granian (HTTP and TLS outside Python's GIL; faster) or uvicorn.",
+         choices=("granian", "uvicorn")),
     Spec("public_url", _parse_str, "",
          "URL agents and e-mails use to reach this appliance; defaults to https://<host>:<port>."),
     Spec("tls_cert", _parse_path, None,
@@ -214,6 +217,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8443
     http_port: int = 0
+    http_server: str = "granian"
     public_url: str = ""
     tls_cert: Path | None = None
     tls_key: Path | None = None

@@ -1,12 +1,12 @@
 """The framework baseline: the check-in wire format on the same server stack, with no storage.
 
-    .venv/bin/python tests/bench/bare_server.py --port 8443 --cert cert.pem --key key.pem [--server granian]
+    .venv/bin/python tests/bench/bare_server.py --port 8443 --cert cert.pem --key key.pem [--server uvicorn]
 
-uvicorn + uvloop + httptools + TLS, like `ninjait serve` (or, with --server granian, Granian's Rust HTTP
-server and its ASGI interface, one worker, uvloop, TLS, for the side-by-side comparison of issue 7; granian
-comes with the `bench` extra: `make bench-fleet` installs it); a raw ASGI app that reads the body,
-decodes it with the agent protocol's msgspec decoder (validation included) and answers a reply
-of the same shape. fleet_sim.py starts it and drives the same payloads at it.
+Granian's embedded server (HTTP/1.1 and TLS in its Rust threads, the app on uvloop in this process), configured
+as `ninjait serve` runs it; or, with --server uvicorn, uvicorn + uvloop + httptools + TLS as `ninjait serve`
+runs it with the setting http_server = "uvicorn". A raw ASGI app that reads the body, decodes it with the agent
+protocol's msgspec decoder (validation included) and answers a reply of the same shape. fleet_sim.py starts it
+and drives the same payloads at it.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import uvicorn  # noqa: E402
+import uvloop  # noqa: E402
 from ninjait_agent import wire  # noqa: E402
 
 HEADERS = [(b"content-type", b"application/json")]
@@ -53,14 +54,16 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--cert", required=True)
     parser.add_argument("--key", required=True)
-    parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
+    parser.add_argument("--server", choices=["granian", "uvicorn"], default="granian")
     args = parser.parse_args()
     if args.server == "granian":
-        from granian import Granian
-        from granian.constants import Interfaces, Loops
+        from granian.constants import HTTPModes, Interfaces, SSLProtocols
+        from granian.server.embed import Server
 
-        Granian("tests.bench.bare_server:app", address="127.0.0.1", port=args.port, interface=Interfaces.ASGI,
-                loop=Loops.uvloop, ssl_cert=Path(args.cert), ssl_key=Path(args.key), log_enabled=False).serve()
+        uvloop.run(Server(app, address="127.0.0.1", port=args.port, interface=Interfaces.ASGINL,
+                          http=HTTPModes.http1, websockets=False, log_enabled=False, backlog=2048,
+                          ssl_cert=Path(args.cert), ssl_key=Path(args.key),
+                          ssl_protocol_min=SSLProtocols.tls12).serve())
         return
     uvicorn.run(app, host="127.0.0.1", port=args.port, ssl_certfile=args.cert, ssl_keyfile=args.key, loop="uvloop",
                 http="httptools", lifespan="off", log_config=None, access_log=False, server_header=False,

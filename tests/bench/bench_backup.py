@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from ninjait.core.db import open_database  # noqa: E402
 from ninjait.core.migrate import migrate  # noqa: E402
 from ninjait.monitoring import hot  # noqa: E402
-from ninjait.monitoring.analytics import ARROW_SCHEMA, SCHEMA  # noqa: E402
+from ninjait.monitoring.analytics import SCHEMA, arrow_schema  # noqa: E402
 from ninjait.settings import Settings  # noqa: E402
 from tests.support.appliance import Appliance  # noqa: E402
 
@@ -110,7 +110,7 @@ def synth_duckdb(path: Path, devices: int, days: int, now: float, chunk_devices:
             "instance": pc.take(instances, metric_idx),
             "ts": pc.add(pc.multiply(pc.cast(step, pa.float64()), float(INTERVAL)), t0),
             "value": pc.round(pc.multiply(pc.random(n), 100.0), 1),
-        }, schema=ARROW_SCHEMA)
+        }, schema=arrow_schema())
         con.register("incoming", table)
         con.execute("INSERT INTO metrics_raw SELECT * FROM incoming")
         con.unregister("incoming")

@@ -313,7 +313,7 @@ def count_stored(data_dir: Path, acked: list[tuple[str, int]]) -> dict[str, Any]
             "exactly_once": not (acked_set - batches) and hot_values + moved == expected_rows}
 
 
-def start_baseline(data_dir: Path, server: str = "uvicorn") -> tuple[subprocess.Popen[bytes], int]:
+def start_baseline(data_dir: Path, server: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, str(Path(__file__).parent / "bare_server.py"), "--port", str(port),
                              "--cert", str(data_dir / "tls/cert.pem"), "--key", str(data_dir / "tls/key.pem"),
@@ -345,11 +345,10 @@ def main() -> None:  # noqa: PLR0915 - one linear run, read top to bottom
     parser.add_argument("--connections", type=int, default=16, help="keep-alive connections per process")
     parser.add_argument("--client", choices=sorted(CLIENTS), default="raw")
     parser.add_argument("--baseline", action="store_true", help="also drive the bare server stack (saturation)")
-    parser.add_argument("--compare-granian", action="store_true",
-                        help="with --baseline: drive the bare stack on granian too, right after uvicorn")
-    parser.add_argument("--appliance-server", choices=["uvicorn", "granian"], default="uvicorn",
-                        help="granian: the appliance with granian's embedded server in place of uvicorn "
-                             "(serve_granian.py; needs the bench extra)")
+    parser.add_argument("--compare-servers", action="store_true",
+                        help="with --baseline: drive the bare stack on granian and on uvicorn, one after the other")
+    parser.add_argument("--appliance-server", choices=["granian", "uvicorn"], default="granian",
+                        help="the appliance's setting http_server for the run")
     parser.add_argument("--ui", action="store_true", help="time the device pages and API during the run")
     parser.add_argument("--out", help="the JSON result (default: fleet_sim-<mode>.json next to this file)")
     args = parser.parse_args()
@@ -361,8 +360,7 @@ def main() -> None:  # noqa: PLR0915 - one linear run, read top to bottom
     from ninjait.settings import Settings
 
     world = seed_world(Settings(data_dir=data))
-    app = Appliance(data, command=[sys.executable, str(Path(__file__).parent / "serve_granian.py")]
-                    if args.appliance_server == "granian" else None).start()
+    app = Appliance(data, env={"NINJAIT_HTTP_SERVER": args.appliance_server}).start()
     cafile = str(data / "tls/cert.pem")
     report: dict[str, Any] = {"machine": machine(), "args": vars(args)}
     pool = mp.get_context("spawn").Pool(args.workers)
@@ -419,7 +417,7 @@ def main() -> None:  # noqa: PLR0915 - one linear run, read top to bottom
         report["burst_check"] = count_stored(data, acked)
 
     if args.baseline:
-        for server in ("uvicorn", "granian") if args.compare_granian else ("uvicorn",):
+        for server in ("granian", "uvicorn") if args.compare_servers else (args.appliance_server,):
             proc, port = start_baseline(data, server)
             try:
                 watch = Watch(proc.pid)
@@ -429,7 +427,7 @@ def main() -> None:  # noqa: PLR0915 - one linear run, read top to bottom
                 proc.terminate()
                 proc.wait(10)
             report.setdefault("baselines", {})[server] = bare
-        bare = report["baselines"]["uvicorn"]
+        bare = report["baselines"][args.appliance_server]  # the ratio is to the appliance's own server
         report["baseline"] = bare
         report["ratio_to_baseline"] = round(run["checkins_per_s"] / bare["checkins_per_s"], 2) \
             if args.mode == "saturation" else None
@@ -445,8 +443,8 @@ def main() -> None:  # noqa: PLR0915 - one linear run, read top to bottom
             f"rss={report['appliance']['rss_mib_max']}MiB")
     if "ratio_to_baseline" in report:
         line += f" baseline={report['baseline']['checkins_per_s']}/s ratio={report['ratio_to_baseline']}"
-    if "granian" in report.get("baselines", {}):
-        line += f" granian_baseline={report['baselines']['granian']['checkins_per_s']}/s"
+    if args.compare_servers:
+        line += "".join(f" {name}_baseline={b['checkins_per_s']}/s" for name, b in report["baselines"].items())
     if "burst_check" in report:
         line += f" exactly_once={report['burst_check']['exactly_once']}"
     print(line)

@@ -13,8 +13,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 import pytest
 
 from ninjait.core.edge import SECURITY_HEADERS
+from ninjait.settings import Settings
 from tests.support.appliance import Appliance
-from tests.support.identity import Browser
+from tests.support.identity import Browser, seed_world
 from tests.support.net import free_port
 
 
@@ -142,3 +143,28 @@ def test_it_stops_cleanly_on_ctrl_c(data_dir, database_url, sig_name: str) -> No
 
     app = Appliance(data_dir, database_url).start()
     assert app.stop(getattr(signal, sig_name)) == 0
+
+
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_either_https_server_serves_the_appliance_alike(data_dir, database_url, server: str) -> None:  # type: ignore[no-untyped-def]
+    data_dir.mkdir(parents=True)
+    world = seed_world(Settings(data_dir=data_dir, database_url=database_url))
+    app = Appliance(data_dir, database_url, env={"NINJAIT_HTTP_SERVER": server}).start()
+    try:
+        with app.client() as client:
+            health = client.get("/healthz")
+            assert health.status_code == 200 and health.headers["strict-transport-security"]
+            refused = client.post("/agent/v1/checkin", json={"seq": 1, "sent_at": 1, "agent_version": "x"})
+            assert refused.status_code == 401 and refused.json()["status_code"] == 401
+            # A reverse proxy on this host is believed about the client's address (uvicorn's default, kept).
+            client.post("/login", data={"email": world.people["a-technician"].email, "password": "not it at all"},
+                        headers={"X-Forwarded-For": "203.0.113.9"})
+        admin = Browser(app).login(world.people["a-organizationadmin"])
+        failed = admin.get("/api/v1/audit", params={"action": "auth.login_failed"}).json()
+        assert [e["ip"] for e in failed] == ["203.0.113.9"]
+        page = admin.get("/devices")
+        assert page.status_code == 200 and "<html" in page.text
+        admin.close()
+    finally:
+        assert app.stop() == 0
+    assert '"level": "error"' not in app.log()

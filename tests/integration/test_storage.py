@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -14,6 +16,7 @@ from ninjait.core.migrate import Migration, MigrationError, SchemaTooNew, curren
 from ninjait.settings import Settings
 from tests.conftest import BACKEND
 
+T = TypeVar("T")
 sqlite_only = pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite-specific behaviour")
 
 
@@ -74,6 +77,12 @@ def test_the_caller_hears_back_only_after_commit(db: Database) -> None:
         assert conn.value("SELECT v FROM kv WHERE k = 'x'") == 5
 
 
+def in_own_event_loop(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """asyncio.run in a thread of its own: browser tests earlier in the run may leave a loop in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(main())).result(timeout=60)
+
+
 def test_coroutines_awaiting_writes_hear_back_after_commit_and_a_failure_spares_the_rest(db: Database) -> None:
     make_table(db)
     db.write(lambda c: c.execute("INSERT INTO kv (k, v) VALUES ('dup', 0)"))
@@ -91,7 +100,7 @@ def test_coroutines_awaiting_writes_hear_back_after_commit_and_a_failure_spares_
                                        return_exceptions=True)
         return results, await asyncio.gather(*(read_back(n) for n in range(50)))
 
-    results, seen = asyncio.run(main())
+    results, seen = in_own_event_loop(main)
     assert [n for n, r in enumerate(results) if isinstance(r, Exception)] == [7]
     assert [r for r in results if not isinstance(r, Exception)] == [n for n in range(300) if n != 7]
     assert all(seen)
@@ -114,7 +123,7 @@ def test_a_coroutine_that_gives_up_does_not_disturb_other_writes(db: Database) -
         await blocker
         return await kept
 
-    assert asyncio.run(main()) == 2
+    assert in_own_event_loop(main) == 2
     with db.read() as conn:
         assert conn.value("SELECT v FROM kv WHERE k = 'kept'") == 2
 
