@@ -46,6 +46,7 @@ import httpx  # noqa: E402
 import msgspec  # noqa: E402
 import psutil  # noqa: E402
 
+from tests.bench import gil_profile  # noqa: E402
 from tests.bench.fleet_client import CLIENTS  # noqa: E402
 from tests.support.appliance import Appliance  # noqa: E402
 from tests.support.fake_agents import inventory  # noqa: E402
@@ -350,6 +351,8 @@ def main() -> None:  # noqa: PLR0915 - one linear run, read top to bottom
     parser.add_argument("--appliance-server", choices=["granian", "uvicorn"], default="granian",
                         help="the appliance's setting http_server for the run")
     parser.add_argument("--ui", action="store_true", help="time the device pages and API during the run")
+    parser.add_argument("--profile", action="store_true",
+                        help="sample the appliance with py-spy --gil during the measured phase (gil_profile.py)")
     parser.add_argument("--out", help="the JSON result (default: fleet_sim-<mode>.json next to this file)")
     args = parser.parse_args()
     args.out = args.out or str(Path(__file__).parent / f"fleet_sim-{args.mode}.json")
@@ -397,9 +400,18 @@ def main() -> None:  # noqa: PLR0915 - one linear run, read top to bottom
             device_id = admin.get("/api/v1/devices", params={"per_page": 1}).json()[0]["id"]
             probe = UiProbe(admin, device_id)
         watch = Watch(pid)
+        profiled: list[Any] = []
+        profiler = threading.Thread(target=lambda: (time.sleep(2), profiled.append(
+            gil_profile.record(pid, max(args.duration - 4, 1))))) if args.profile else None
+        if profiler is not None:
+            profiler.start()
         run, parts = drive(pool, agents, args, app.port, cafile, rate=rate, duration=args.duration,
                            track=args.mode == "burst")
         report["appliance"] = watch.stop()
+        if profiler is not None:
+            profiler.join()
+            report["gil_profile"] = gil_profile.summarize(profiled[0])
+            gil_profile.print_summary(report["gil_profile"])
         report["appliance"]["rss_mib_after"] = rss_mib(pid)
         run["target_checkins_per_s"] = round(rate, 1) or None
         report["run"] = run

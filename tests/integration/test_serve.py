@@ -168,3 +168,33 @@ def test_either_https_server_serves_the_appliance_alike(data_dir, database_url, 
     finally:
         assert app.stop() == 0
     assert '"level": "error"' not in app.log()
+
+
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_an_operators_own_rsa_certificate_is_served(data_dir, database_url, tmp_path, server: str) -> None:  # type: ignore[no-untyped-def]
+    import datetime
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rmm.msp.test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "own.pem", tmp_path / "own.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                           serialization.NoEncryption()))  # "BEGIN RSA PRIVATE KEY" (PKCS#1)
+    app = Appliance(data_dir, database_url, env={"NINJAIT_TLS_CERT": str(cert_path), "NINJAIT_TLS_KEY": str(key_path),
+                                                 "NINJAIT_HTTP_SERVER": server}).start()
+    try:
+        ctx = ssl.create_default_context(cafile=str(cert_path))
+        with httpx.Client(verify=ctx) as client:
+            assert client.get(f"https://localhost:{app.port}/healthz").status_code == 200
+    finally:
+        assert app.stop() == 0
