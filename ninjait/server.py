@@ -91,7 +91,7 @@ class _GranianServer:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
         # uvicorn's default, kept: X-Forwarded-For/-Proto are believed from a reverse proxy on this host only.
-        self.app = ProxyHeadersMiddleware(app, trusted_hosts="127.0.0.1")
+        self.app = ProxyHeadersMiddleware(_log_escaping_errors(app), trusted_hosts="127.0.0.1")
         self.cert, self.key = cert, key
         self.should_exit = False
 
@@ -108,11 +108,27 @@ class _GranianServer:
         running = asyncio.ensure_future(server.serve())
         while not self.should_exit and not running.done():
             await asyncio.sleep(0.2)
+        if not self.should_exit:  # granian ended by itself: its worker failed (its own logging is off)
+            failure = running.exception() if not running.cancelled() else None
+            log.error("the HTTPS server stopped on its own", exc_info=failure)
+            raise StartupError(f"the HTTPS server stopped on its own: {failure or 'its worker ended'}")
         server.stop()
         try:
-            await asyncio.wait_for(running, timeout=GRACEFUL_SHUTDOWN_SECONDS + 5)
+            await asyncio.wait_for(running, timeout=GRACEFUL_SHUTDOWN_SECONDS)
         except asyncio.TimeoutError:
             log.warning("requests still running at shutdown were cut off")
+
+
+def _log_escaping_errors(app: Any) -> Any:
+    """Log what escapes the app: granian answers 500 without a word (uvicorn logged it)."""
+    async def logged(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        try:
+            await app(scope, receive, send)
+        except Exception:
+            log.exception("unhandled error in the HTTP server", extra={"fields": {"path": scope.get("path", "")}})
+            raise
+
+    return logged
 
 
 def _https_server(settings: Settings, app: Any, cert: str, key: str) -> Any:
@@ -218,4 +234,5 @@ def serve(settings: Settings) -> int:
         for sock in sockets:
             sock.close()
         holder.release()
+        log.info("NinjaIT stopped")  # after the server drained, the queue stopped and the database closed
     return 0

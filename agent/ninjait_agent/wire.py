@@ -25,6 +25,7 @@ Epoch = Annotated[float, Meta(ge=0, le=1e11)]
 
 # gc=False: messages are trees decoded from JSON or built from plain values, never cycles, so the garbage
 # collector need not track them (a check-in decodes dozens; the appliance decodes thousands a second).
+# Never make a cycle through a message (e.g. a struct holding a list that holds it): it would never be freed.
 class Strict(Struct, forbid_unknown_fields=True, omit_defaults=True, gc=False):
     pass
 

@@ -6,7 +6,8 @@ the framework's per-request work (routing, guards, the handler signature,
 response objects) cost as much CPU as the check-in itself, so the edge hands
 this one path straight to the gateway. The Litestar route of the same path
 (gateway_api.checkin) stays: it documents the endpoint in the OpenAPI schema
-and serves it identically when the app runs without this layer.
+and gives the same answers when the app runs without this layer (its 413 text
+is Litestar's; see docs/architecture.md for the other small differences).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 from typing import Any
 
 from ninjait.agents import gateway
-from ninjait.core.errors import INTERNAL_ERROR_DETAIL, ServiceError, TooManyRequests, error_document
+from ninjait.core.errors import INTERNAL_ERROR_DETAIL, ServiceError, TooManyRequests, Unavailable, error_document
 from ninjait.core.runtime import Runtime
 from ninjait_agent import wire
 
@@ -81,8 +82,8 @@ class CheckInEndpoint:
             return
         scope["path_template"] = PATH  # request metrics count it under its route, as the framework's routes
         try:
-            raw = await read_body(scope, receive, MAX_REQUEST_BODY)
-            reply = await gateway.check_in(self.runtime, _header(scope, b"authorization"), raw,
+            reply = await gateway.check_in(self.runtime, _header(scope, b"authorization"),
+                                           lambda: read_body(scope, receive, MAX_REQUEST_BODY),
                                            _header(scope, b"content-encoding").lower())
         except Disconnected:
             return
@@ -90,7 +91,8 @@ class CheckInEndpoint:
             await _answer(send, 413, wire.ENCODER.encode(
                 {"status_code": 413, "detail": f"check-in body is larger than {MAX_REQUEST_BODY // 2**20} MiB"}))
         except ServiceError as exc:
-            retry = [(b"retry-after", str(exc.retry_after).encode())] if isinstance(exc, TooManyRequests) else []
+            retry = [(b"retry-after", str(exc.retry_after).encode())] \
+                if isinstance(exc, (TooManyRequests, Unavailable)) else []
             await _answer(send, exc.status, wire.ENCODER.encode(error_document(exc)), retry)
         except Exception as exc:
             log.error("unhandled error", exc_info=exc, extra={"fields": {"path": PATH}})

@@ -10,6 +10,7 @@ import gzip
 import time
 import zlib
 from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -18,7 +19,7 @@ from ninjait_agent import wire
 
 from ninjait.agents import service, store
 from ninjait.core.db import Conn
-from ninjait.core.errors import Forbidden, Invalid, ServiceError, Unauthorized
+from ninjait.core.errors import Forbidden, Invalid, ServiceError, Unavailable
 from ninjait.core.runtime import Runtime
 from ninjait.devices import service as devices
 from ninjait.monitoring import hot
@@ -73,7 +74,7 @@ class CredentialsChanged(Exception):
 def ingest(c: Conn, agent: service.AgentIdentity, batch: wire.CheckIn, samples: hot.Packed | None,
            signer: Any = None) -> Stored:
     """Store a check-in; ``samples`` is ``hot.pack_check_in(batch.metrics)``, packed before the writer thread."""
-    state = store.agent_state(c, agent.id)
+    state = store.agent_state(c, agent.tenant_id, agent.id)
     if state is None or state["status"] != agent.status or state["secret_hash"] != agent.secret_hash:
         raise CredentialsChanged
     now = time.time()
@@ -138,9 +139,11 @@ def _approved(agent: service.AgentIdentity) -> service.AgentIdentity:
     return agent
 
 
-async def check_in(rt: Runtime, header: str, raw: bytes, encoding: str) -> bytes:
+async def check_in(rt: Runtime, header: str, read_body: Callable[[], Awaitable[bytes]], encoding: str) -> bytes:
+    """Authenticate, then read and store one check-in. The body is read only once the agent is known: a stranger
+    cannot make the appliance hold megabytes."""
     agent = _approved(await authenticate(rt, header))
-    batch = decode_body(raw, encoding)
+    batch = decode_body(await read_body(), encoding)
     signer = service.signer(rt)
     samples = hot.pack_check_in(batch.metrics)
     try:
@@ -151,7 +154,11 @@ async def check_in(rt: Runtime, header: str, raw: bytes, encoding: str) -> bytes
         try:
             stored = await rt.db.awrite(lambda c: ingest(c, agent, batch, samples, signer))
         except CredentialsChanged:
-            raise Unauthorized("the agent's credentials changed during the check-in; send it again") from None
+            # Changed twice within one check-in: a 401 would make the agent give up for good; it sends again.
+            service.AGENT_CACHE.forget(agent.uid)
+            _approved(await authenticate(rt, header, cached=False))  # revoked → 401, on hold → 403
+            raise Unavailable("the agent's credentials changed during the check-in; send it again",
+                              retry_after=5) from None
     if stored.came_back_from or stored.finished or (stored.new_batch and batch.events):
         # Subscribers (audit, alerts, rules) write to the database: not on the event loop.
         await anyio.to_thread.run_sync(_publish, rt, agent, stored, batch.events if stored.new_batch else [])

@@ -41,7 +41,7 @@ async def enroll(request: Request[Any, Any, Any]) -> Response[bytes]:
       status_code=200)
 async def checkin(request: Request[Any, Any, Any]) -> Response[bytes]:
     """One batch (sequence-numbered, idempotent) in; pending signed commands and the next interval out."""
-    body = await gateway.check_in(_rt(request), request.headers.get("authorization", ""), await request.body(),
+    body = await gateway.check_in(_rt(request), request.headers.get("authorization", ""), request.body,
                                   request.headers.get("content-encoding", "").lower())
     return Response(body, media_type=JSON)
 

@@ -67,14 +67,14 @@ def rotation_key(agent_id: int) -> str:
     return f"rotate_agent:{agent_id}"
 
 
-def agent_state(c: Conn, agent_id: int) -> Row | None:
+def agent_state(c: Conn, tenant_id: int, agent_id: int) -> Row | None:
     """Status, secret hash, whether a rotation is asked for and whether commands wait: the one agent read of a
     check-in's write (most check-ins have no command waiting and skip `take_pending`)."""
     return c.one("SELECT a.status, a.secret_hash, "
                  "EXISTS (SELECT 1 FROM appliance_facts f WHERE f.key = ?) AS rotate, "
-                 "EXISTS (SELECT 1 FROM agent_commands q WHERE q.device_id = a.device_id AND q.status = 'queued') "
-                 "AS queued FROM agents a WHERE a.id = ?",
-                 (rotation_key(agent_id), agent_id))
+                 "EXISTS (SELECT 1 FROM agent_commands q WHERE q.tenant_id = a.tenant_id AND q.device_id = a.device_id "
+                 "AND q.status = 'queued') AS queued FROM agents a WHERE a.tenant_id = ? AND a.id = ?",
+                 (rotation_key(agent_id), tenant_id, agent_id))
 
 
 def set_agent_status(c: Conn, agent_id: int, status: str) -> None:

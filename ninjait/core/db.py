@@ -267,10 +267,15 @@ def _settle(outcomes: list[tuple[Waiter, bool, Any]]) -> None:
     for fut, ok, value in outcomes:
         if fut.cancelled():
             continue
-        if ok:
-            fut.set_result(value)
-        else:
-            fut.set_exception(value)
+        if not ok and isinstance(value, StopIteration):  # an asyncio future refuses it: it would end the awaiter
+            value = RuntimeError(f"the write raised {value!r}")
+        try:
+            if ok:
+                fut.set_result(value)
+            else:
+                fut.set_exception(value)
+        except Exception:  # one odd outcome must not leave the rest of the commit's callers waiting
+            log.exception("a write's outcome could not be handed to its caller")
 
 
 def _deliver(outcomes: list[tuple[Waiter, bool, Any]]) -> None:

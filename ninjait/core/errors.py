@@ -44,6 +44,16 @@ class TooManyRequests(ServiceError):
         self.retry_after = retry_after
 
 
+class Unavailable(ServiceError):
+    """Try again shortly (503 with Retry-After): nothing was wrong with the request."""
+
+    status = 503
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Upstream(ServiceError):
     """A service we depend on (an identity provider, a mail server) failed or answered nonsense."""
 

@@ -82,7 +82,13 @@ class PostgresDatabase:
                 return fn(PgConn(raw))
 
     def submit(self, fn: Callable[[PgConn], T]) -> Future[T]:
-        return self._executor.submit(self.write, fn)
+        return self._executor.submit(self._write_for_future, fn)
+
+    def _write_for_future(self, fn: Callable[[PgConn], T]) -> T:
+        try:
+            return self.write(fn)
+        except StopIteration as exc:  # an asyncio future refuses it (awrite): its awaiter would never wake
+            raise RuntimeError(f"the write raised {exc!r}") from None
 
     async def awrite(self, fn: Callable[[PgConn], T]) -> T:
         return await asyncio.wrap_future(self.submit(fn))

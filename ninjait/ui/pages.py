@@ -15,7 +15,7 @@ from litestar.template.config import TemplateConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from ninjait import __version__
-from ninjait.core.errors import INTERNAL_ERROR_DETAIL, ServiceError, TooManyRequests, error_document
+from ninjait.core.errors import INTERNAL_ERROR_DETAIL, ServiceError, TooManyRequests, Unavailable, error_document
 from ninjait.paths import TEMPLATES
 from ninjait.ui.nav import NAV
 
@@ -109,7 +109,7 @@ def service_error(request: Request[Any, Any, Any], exc: ServiceError) -> Respons
         response: Response[Any] = Response(error_document(exc), status_code=exc.status, media_type=MediaType.JSON)
     else:
         response = _error(request, exc.status, titles.get(exc.status, "Request refused"), exc.message)
-    if isinstance(exc, TooManyRequests):
+    if isinstance(exc, (TooManyRequests, Unavailable)):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
 

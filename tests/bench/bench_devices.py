@@ -33,7 +33,7 @@ from ninjait.devices import groups  # noqa: E402
 from ninjait.devices.service import search_text  # noqa: E402
 from ninjait.identity.principal import SYSTEM  # noqa: E402
 from ninjait.monitoring import service as monitoring  # noqa: E402
-from ninjait.monitoring.analytics import COLUMNS, arrow_schema  # noqa: E402
+from ninjait.monitoring.analytics import arrow_schema  # noqa: E402
 from ninjait.settings import Settings  # noqa: E402
 from tests.support.appliance import Appliance  # noqa: E402
 from tests.support.identity import Browser, admin_principal, seed_world  # noqa: E402

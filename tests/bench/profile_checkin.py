@@ -41,7 +41,12 @@ async def run(rt: rt_mod.Runtime, creds: list[tuple[str, str]], n: int, concurre
         for i in todo:
             uid, secret = creds[(i * 7 + worker) % len(creds)]
             seqs[uid] += 1
-            await gateway.check_in(rt, f"Agent {uid}:{secret}", body_of(seqs[uid], metrics), "")
+            body = body_of(seqs[uid], metrics)
+
+            async def read_body(body: bytes = body) -> bytes:
+                return body
+
+            await gateway.check_in(rt, f"Agent {uid}:{secret}", read_body, "")
 
     t = time.perf_counter()
     await asyncio.gather(*(one(w) for w in range(concurrency)))

@@ -133,6 +133,7 @@ def test_the_http_port_only_redirects_to_https(data_dir, database_url) -> None: 
 
 def test_it_stops_cleanly_on_sigterm(appliance: Appliance) -> None:
     assert appliance.stop() == 0
+    assert '"msg": "NinjaIT stopped"' in appliance.log()
     errors = [line for line in appliance.log().splitlines() if '"level": "error"' in line]
     assert not errors, errors
 
