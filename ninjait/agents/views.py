@@ -16,7 +16,7 @@ from ninjait.core.errors import ServiceError
 from ninjait.devices import fields, service as devices, views as device_views
 from ninjait.identity import service as identity
 from ninjait.identity.http import actor_of, principal_of
-from ninjait.identity.views import FormData, _back, field
+from ninjait.identity.views import FormData, _back, field, form_int
 from ninjait.monitoring.service import METRICS
 from ninjait.ui import nav
 from ninjait.ui.pages import page
@@ -41,7 +41,7 @@ def devices_page(request: Req, page_number: Annotated[int, QueryParameter(name="
     error, rows, total = "", [], 0
     try:
         rows, total = devices.search_devices(
-            rt(request), p, q=params["q"], organization_id=int(org) if org.isascii() and org.isdigit() else None,
+            rt(request), p, q=params["q"], organization_id=form_int(org),
             site_id=int(params["site_id"]) if params["site_id"].isdigit() else None, status=params["status"],
             os=params["os"], tag=params["tag"], group_id=int(params["group_id"]) if params["group_id"].isdigit() else None,
             custom=params["custom"], sort=params["sort"] or "hostname", page=page_number, per_page=PER_PAGE)
@@ -111,7 +111,7 @@ def device_run_script(request: Req, device_id: FromPath[int], data: FormData) ->
         service.queue_command(rt(request), principal_of(request), actor_of(request), device_id, "run_script", {
             "script": field(data, "script", 300_000).replace("\r\n", "\n"),
             "interpreter": field(data, "interpreter", 20) or "sh",
-            "timeout": int(timeout) if timeout.isascii() and timeout.isdigit() else 300,
+            "timeout": form_int(timeout, 300),
             "run_as": field(data, "run_as", 64)})
     except ServiceError as exc:
         return _device_page(request, device_id, status_code=exc.status, error=exc.message)
@@ -177,8 +177,8 @@ def enrollment_create(request: Req, data: FormData) -> Response[Any]:
     hours, uses = field(data, "expires_in_hours", 10), field(data, "max_uses", 10)
     try:
         created = service.create_enrollment_token(
-            rt(request), principal_of(request), actor_of(request), int(site) if site.isascii() and site.isdigit() else 0,
-            field(data, "name", 100), int(hours) if hours.isascii() and hours.isdigit() else 24, int(uses) if uses.isascii() and uses.isdigit() else 1)
+            rt(request), principal_of(request), actor_of(request), form_int(site, 0),
+            field(data, "name", 100), form_int(hours, 24), form_int(uses, 1))
     except ServiceError as exc:
         return _tokens_page(request, status_code=exc.status, error=exc.message)
     return _tokens_page(request, created=created)
@@ -190,7 +190,7 @@ def device_register(request: Req, data: FormData) -> Response[Any]:
     site = field(data, "site_id", 20)
     try:
         device = devices.create_device(rt(request), principal_of(request), actor_of(request), {
-            "hostname": field(data, "hostname", 253), "site_id": int(site) if site.isascii() and site.isdigit() else 0,
+            "hostname": field(data, "hostname", 253), "site_id": form_int(site, 0),
             "tags": [t for t in field(data, "tags", 3000).split(",") if t.strip()]})
     except ServiceError as exc:
         return _tokens_page(request, status_code=exc.status, error=exc.message)

@@ -14,7 +14,7 @@ from ninjait.core.errors import ServiceError
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.devices import groups as device_groups
 from ninjait.identity import service as identity
-from ninjait.identity.views import FormData, _back, field, values
+from ninjait.identity.views import FormData, _back, field, form_int, values
 from ninjait.ui.pages import page
 
 Req = Request[Any, Any, Any]
@@ -49,7 +49,7 @@ def _from_form(request: Req, data: dict[str, Any], kind: str) -> dict[str, Any]:
             "group_ids": [int(g) for g in values(data, "group_ids", 500) if g.isdigit()],
             "quiet_from": quiet[0], "quiet_to": quiet[1],
             "min_severity": field(data, "min_severity", 20) or "warning",
-            "renotify_minutes": int(renotify) if renotify.isascii() and renotify.isdigit() else -1,
+            "renotify_minutes": form_int(renotify, -1),
             **{flag: field(data, flag, 5) == "on" for flag in FLAGS}}
 
 

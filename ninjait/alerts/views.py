@@ -17,7 +17,7 @@ from ninjait.core.errors import ServiceError
 from ninjait.core.events import Event
 from ninjait.identity import service as identity
 from ninjait.identity.http import actor_of, principal_of
-from ninjait.identity.views import FormData, _back, field, values
+from ninjait.identity.views import FormData, _back, field, form_int, values
 from ninjait.ui import nav
 from ninjait.ui.pages import LAYOUT_CONTEXT, page
 
@@ -41,9 +41,6 @@ def _counter(request: Req, principal: Any) -> dict[str, Any]:
 LAYOUT_CONTEXT.append(_counter)
 
 
-def _int(text: str) -> int | None:
-    return int(text) if text.isascii() and text.isdigit() else None
-
 
 @get("/alerts", opt=READ, include_in_schema=False, sync_to_thread=True)
 def alerts_page(request: Req, page_number: Annotated[int, QueryParameter(name="page", ge=1)] = 1) -> Template:
@@ -53,10 +50,10 @@ def alerts_page(request: Req, page_number: Annotated[int, QueryParameter(name="p
     error, rows, total = "", [], 0
     try:
         rows, total = service.list_alerts(rt(request), p, state=params["state"], severity=params["severity"],
-                                          organization_id=_int(params["organization_id"]),
-                                          max_age_hours=_int(params["max_age_hours"]),
-                                          incident_id=_int(params["incident_id"]),
-                                          device_id=_int(params["device_id"]), page=page_number,
+                                          organization_id=form_int(params["organization_id"]),
+                                          max_age_hours=form_int(params["max_age_hours"]),
+                                          incident_id=form_int(params["incident_id"]),
+                                          device_id=form_int(params["device_id"]), page=page_number,
                                           per_page=PER_PAGE)
     except ServiceError as exc:
         error = exc.message
@@ -170,10 +167,10 @@ def maintenance_create(request: Req, data: FormData) -> Response[Any]:
     hhmm = field(data, "time_of_day", 5)
     try:
         hours, _, minutes = hhmm.partition(":")
-        window = {"name": field(data, "name", 100), "scope": scope, "scope_id": _int(target),
+        window = {"name": field(data, "name", 100), "scope": scope, "scope_id": form_int(target),
                   "starts_at": _utc(field(data, "starts_at", 30)), "ends_at": _utc(field(data, "ends_at", 30)),
                   "weekdays": days, "minute_of_day": int(hours) * 60 + int(minutes) if hhmm else 0,
-                  "duration_minutes": _int(field(data, "duration_minutes", 5)) or 0}
+                  "duration_minutes": form_int(field(data, "duration_minutes", 5)) or 0}
         maintenance.create_window(rt(request), principal_of(request), actor_of(request), window)
     except ValueError:
         return _maintenance_page(request, error="the time of day looks like 22:30 (UTC)", status_code=400)
@@ -213,12 +210,12 @@ def policy_create(request: Req, data: FormData) -> Response[Any]:
         kind, _, target = field(data, f"step{i}_target", 40).partition(":")
         after = field(data, f"step{i}_after", 6)
         if kind in ("channel", "user", "rotation") and target.isdigit():
-            steps.append({"after_minutes": int(after) if after.isascii() and after.isdigit() else -1, f"{kind}_id": int(target)})
+            steps.append({"after_minutes": form_int(after, -1), f"{kind}_id": int(target)})
     target = field(data, "ack_target_minutes", 6)
     try:
         escalation.create_policy(rt(request), principal_of(request), actor_of(request), {
             "name": field(data, "name", 100), "min_severity": field(data, "min_severity", 20), "steps": steps,
-            "ack_target_minutes": int(target) if target.isascii() and target.isdigit() else 0})
+            "ack_target_minutes": form_int(target, 0)})
     except ServiceError as exc:
         return _escalation_page(request, error=exc.message, status_code=exc.status)
     return _back("/alerts/escalation", "saved")
@@ -242,7 +239,7 @@ def action_create(request: Req, data: FormData) -> Response[Any]:
         actions.create_action(rt(request), principal_of(request), actor_of(request), {
             "name": field(data, "name", 100), "rule": field(data, "rule", 200), "on_event": field(data, "on_event", 20),
             "min_severity": field(data, "min_severity", 20) or "info", "interpreter": field(data, "interpreter", 20),
-            "script": field(data, "script", 262145), "timeout_seconds": int(timeout) if timeout.isascii() and timeout.isdigit() else 0})
+            "script": field(data, "script", 262145), "timeout_seconds": form_int(timeout, 0)})
     except ServiceError as exc:
         return _escalation_page(request, error=exc.message, status_code=exc.status)
     return _back("/alerts/escalation", "saved")

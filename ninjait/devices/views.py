@@ -17,7 +17,7 @@ from ninjait.core.errors import Invalid, ServiceError
 from ninjait.devices import bulk, fields, groups, rules, saved_views, service
 from ninjait.identity import service as identity
 from ninjait.identity.http import actor_of, principal_of
-from ninjait.identity.views import FormData, _back, field, values
+from ninjait.identity.views import FormData, _back, field, form_int, values
 from ninjait.ui.pages import page
 
 Req = Request[Any, Any, Any]
@@ -27,9 +27,6 @@ SIGNED_IN = {"authenticated": True}
 def rt(request: Req) -> Any:
     return request.app.state.runtime
 
-
-def _int(text: str) -> int | None:
-    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def _epoch(local: str) -> int | None:
@@ -66,8 +63,8 @@ def devices_bulk(request: Req, data: FormData) -> Response[Any]:
         if not ids:
             raise Invalid("tick at least one device", field="ids")
         result = bulk.run(rt(request), principal_of(request), actor_of(request), ids, action,
-                          tag=field(data, "tag", 60), site_id=_int(field(data, "site_id", 20)),
-                          group_id=_int(field(data, "group_id", 20)), command=command)
+                          tag=field(data, "tag", 60), site_id=form_int(field(data, "site_id", 20)),
+                          group_id=form_int(field(data, "group_id", 20)), command=command)
     except ServiceError as exc:
         result, error = None, exc.message
     else:

@@ -12,7 +12,7 @@ from ninjait.core import logs
 from ninjait.core.errors import ServiceError
 from ninjait.identity import oidc, service
 from ninjait.identity.http import actor_of, client_ip, principal_of
-from ninjait.identity.views import PUBLIC, FormData, _back, _safe_next, _ua, _with_session, after_login, field, rt
+from ninjait.identity.views import FormData, PUBLIC, _back, _safe_next, _ua, _with_session, after_login, field, form_int, rt
 from ninjait.ui.pages import page
 
 Req = Request[Any, Any, Any]
@@ -91,7 +91,7 @@ def sso_settings_save(request: Req, data: FormData) -> Response[Any]:
     role = field(data, "default_role_id", 20).strip()
     form = {"issuer": field(data, "issuer", 500), "client_id": field(data, "client_id", 255),
             "enabled": field(data, "enabled") == "on", "create_users": field(data, "create_users") == "on",
-            "default_role_id": int(role) if role.isascii() and role.isdigit() else None}
+            "default_role_id": form_int(role)}
     try:
         oidc.set_config(rt(request), principal_of(request), actor_of(request),
                         client_secret=field(data, "client_secret", 1000) or None, **form)

@@ -36,6 +36,11 @@ def field(data: dict[str, Any], name: str, limit: int = MAX_FIELD) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
+def form_int(text: str, default: int | None = None) -> int | None:
+    """A form's whole number, or ``default``: ASCII digits only ('²'.isdigit() is true, and int('²') fails)."""
+    return int(text) if text.isascii() and text.isdigit() else default
+
+
 def _ua(request: Req) -> str:
     return request.headers.get("user-agent", "")[:300]
 
@@ -269,7 +274,7 @@ def account_token_create(request: Req, data: FormData) -> Response[Any]:
     days = field(data, "expires_in_days", 10).strip()
     try:
         created = authn.create_api_token(rt(request), principal_of(request), actor_of(request), field(data, "name", 200),
-                                         values(data, "permissions"), int(days) if days.isascii() and days.isdigit() else None)
+                                         values(data, "permissions"), form_int(days))
     except ServiceError as exc:
         return _account(request, status_code=exc.status, error=exc.message)
     response = _account(request)

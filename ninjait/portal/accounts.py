@@ -83,7 +83,7 @@ def set_access(rt: Runtime, p: Principal, actor: Actor, contact_id: int, enabled
                   "password_hash = COALESCE(excluded.password_hash, portal_accounts.password_hash)",
                   (contact_id, p.tenant_id, hashed, int(sees_organization), int(enabled), now))
         if not enabled or hashed:
-            c.execute("DELETE FROM portal_sessions WHERE contact_id = ?", (contact_id,))
+            end_sessions(c, p.tenant_id, contact_id)
         if not enabled:  # a contact who lost their authenticator gets access back without it
             c.execute("UPDATE portal_accounts SET totp_enabled = 0, totp_secret = NULL WHERE contact_id = ?",
                       (contact_id,))
@@ -92,6 +92,18 @@ def set_access(rt: Runtime, p: Principal, actor: Actor, contact_id: int, enabled
     rt.bus.emit("portal_access.updated", p.tenant_id, actor.as_dict(), object_type="contact", object_id=contact_id,
                 summary={"enabled": enabled, "sees_organization": sees_organization, "password_set": bool(password)})
     return get_access(rt, p, contact_id)
+
+
+def has_account(c: Any, tenant_id: int, contact_id: int) -> bool:
+    return c.value("SELECT 1 FROM portal_accounts WHERE tenant_id = ? AND contact_id = ?",
+                   (tenant_id, contact_id)) is not None
+
+
+def end_sessions(c: Any, tenant_id: int, contact_id: int, *, with_links: bool = False) -> None:
+    """Inside a write: sign the contact out everywhere (and spend its unused sign-in links)."""
+    c.execute("DELETE FROM portal_sessions WHERE tenant_id = ? AND contact_id = ?", (tenant_id, contact_id))
+    if with_links:
+        c.execute("DELETE FROM portal_links WHERE tenant_id = ? AND contact_id = ?", (tenant_id, contact_id))
 
 
 # --- signing in ---------------------------------------------------------------------------------------------

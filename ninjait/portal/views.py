@@ -15,7 +15,7 @@ from litestar.response import File, Redirect, Template
 
 from ninjait.core.errors import NotFound, ServiceError
 from ninjait.identity.http import PORTAL_COOKIE, client_ip
-from ninjait.identity.views import FormData, field
+from ninjait.identity.views import FormData, field, form_int
 from ninjait.portal import accounts, service
 from ninjait.portal.accounts import PortalUser
 from ninjait.tickets import kb, service as tickets
@@ -194,7 +194,7 @@ async def create(request: Req, slug: FromPath[str]) -> Response[Any]:
         form = {k: field(data, k, tickets.MAX_TEXT + 1) for k in ("subject", "description", "organization_id")}
         org = form["organization_id"]
         try:
-            made = service.open_ticket(rt(request), user_of(request), int(org) if org.isascii() and org.isdigit() else None,
+            made = service.open_ticket(rt(request), user_of(request), form_int(org),
                                        form["subject"], form["description"])
             if upload is not None:
                 service.attach(rt(request), user_of(request), made["id"], upload.file, upload.filename,

@@ -14,8 +14,9 @@ from ninjait.core import live
 from ninjait.core.errors import ServiceError
 from ninjait.core.events import Event
 from ninjait.identity.http import principal_of
+from ninjait.identity.views import form_int
 from ninjait.tickets import service
-from ninjait.tickets.views import _choices, _int, sla_badge
+from ninjait.tickets.views import _choices, sla_badge
 from ninjait.ui.pages import page
 
 Req = Request[Any, Any, Any]
@@ -38,7 +39,7 @@ def board_page(request: Req) -> Template:
     error, rows, total = "", [], 0
     try:
         rows, total = service.list_tickets(rt(request), p, view=params["view"], priority=params["priority"],
-                                           organization_id=_int(params["organization_id"]), per_page=BOARD_LIMIT)
+                                           organization_id=form_int(params["organization_id"]), per_page=BOARD_LIMIT)
     except ServiceError as exc:
         error = exc.message
     choices = _choices(request, p)

@@ -107,15 +107,15 @@ def _require_all(p: Principal, organization_ids: list[int], what: str) -> None:
 
 def update_contact(rt: Runtime, p: Principal, actor: Actor, contact_id: int, data: dict[str, Any]) -> dict[str, Any]:
     """Fields absent or None stay; ``organization_ids`` replaces the list (``organization_id`` names the main one)."""
+    from ninjait.portal import accounts as portal  # the portal builds on contacts: imported here, not at the top
+
     def write(c: Any) -> dict[str, Any]:
         before = _visible(c, p, contact_id, "tickets.write")
         fields = _fields({**before, **{k: v for k, v in data.items() if v is not None}})
-        if fields["email"] != before["email"] and c.value("SELECT 1 FROM portal_accounts WHERE contact_id = ?",
-                                                          (contact_id,)):
+        if fields["email"] != before["email"] and portal.has_account(c, p.tenant_id, contact_id):
             # The address signs in to the portal: changing it hands over every organization's tickets it sees.
             _require_all(p, before["organization_ids"], "changing the e-mail of a contact with portal access")
-            c.execute("DELETE FROM portal_sessions WHERE contact_id = ?", (contact_id,))
-            c.execute("DELETE FROM portal_links WHERE contact_id = ?", (contact_id,))
+            portal.end_sessions(c, p.tenant_id, contact_id, with_links=True)
         store.update_contact(c, p.tenant_id, contact_id, fields)
         if data.get("organization_ids") is not None or data.get("organization_id") is not None:
             wanted = data.get("organization_ids")

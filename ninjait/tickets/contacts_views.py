@@ -12,7 +12,7 @@ from litestar.response import Template
 from ninjait.core.errors import ServiceError
 from ninjait.identity import service as identity
 from ninjait.identity.http import actor_of, principal_of
-from ninjait.identity.views import FormData, _back, field, values
+from ninjait.identity.views import FormData, _back, field, form_int, values
 from ninjait.portal import accounts
 from ninjait.tickets import contacts, service
 from ninjait.ui.pages import page
@@ -25,15 +25,12 @@ def rt(request: Req) -> Any:
     return request.app.state.runtime
 
 
-def _int(text: str) -> int | None:
-    return int(text) if text.isascii() and text.isdigit() else None
-
 
 def _form(data: dict[str, Any]) -> dict[str, Any]:
     # The organization boxes are on the form only for those who may change them all ("orgs_shown").
     orgs = [int(o) for o in values(data, "organization_ids", 60) if o.isdigit()] if "orgs_shown" in data else None
     return {"name": field(data, "name", 201), "email": field(data, "email", 255), "phone": field(data, "phone", 51),
-            "title": field(data, "title", 101), "organization_id": _int(field(data, "organization_id", 20)),
+            "title": field(data, "title", 101), "organization_id": form_int(field(data, "organization_id", 20)),
             "organization_ids": orgs}
 
 
@@ -56,7 +53,7 @@ def _list_page(request: Req, *, q: str = "", organization_id: int | None = None,
 
 @get("/contacts", opt=READ, include_in_schema=False, sync_to_thread=True)
 def contacts_page(request: Req, q: FromQuery[str] = "", organization_id: FromQuery[str] = "") -> Template:
-    return _list_page(request, q=q[:100], organization_id=_int(organization_id[:20]))
+    return _list_page(request, q=q[:100], organization_id=form_int(organization_id[:20]))
 
 
 @post("/contacts", opt=WRITE, include_in_schema=False, sync_to_thread=True)

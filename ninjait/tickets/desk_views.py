@@ -13,7 +13,7 @@ from litestar.response import Template
 from ninjait.core.errors import ServiceError
 from ninjait.identity import service as identity
 from ninjait.identity.http import actor_of, principal_of
-from ninjait.identity.views import FormData, _back, field
+from ninjait.identity.views import FormData, _back, field, form_int
 from ninjait.tickets import macros, recurring, routing, service, teams
 from ninjait.ui.pages import page
 
@@ -26,8 +26,8 @@ def rt(request: Req) -> Any:
     return request.app.state.runtime
 
 
-def _int(text: str) -> int | None:
-    return int(text) if text.strip().isdigit() else None
+def _id(data: dict[str, Any], name: str, limit: int = 20) -> int | None:
+    return form_int(field(data, name, limit).strip())
 
 
 def _ints(data: dict[str, Any], name: str) -> list[int]:
@@ -119,7 +119,7 @@ def team_delete(request: Req, team_id: FromPath[int]) -> Response[Any]:
 
 
 def _queue_form(data: dict[str, Any]) -> dict[str, Any]:
-    return {"name": field(data, "name", 101), "team_id": _int(field(data, "team_id", 20))}
+    return {"name": field(data, "name", 101), "team_id": _id(data, "team_id")}
 
 
 @post(f"{DESK}/queues", opt=WRITE, include_in_schema=False, sync_to_thread=True)
@@ -147,8 +147,8 @@ def rule_create(request: Req, data: FormData) -> Response[Any]:
                              "categories": _words(data, "categories"), "keywords": _words(data, "keywords"),
                              "priorities": [v for v in [field(data, "if_priority", 5)] if v],
                              "sources": [v for v in [field(data, "if_source", 20)] if v]},
-              "actions": {"queue_id": _int(field(data, "queue_id", 20)), "team_id": _int(field(data, "team_id", 20)),
-                          "assignee_id": _int(field(data, "assignee_id", 20)),
+              "actions": {"queue_id": _id(data, "queue_id"), "team_id": _id(data, "team_id"),
+                          "assignee_id": _id(data, "assignee_id"),
                           "priority": field(data, "priority", 5) or None, "tags": _words(data, "tags")}}
     return _do(request, lambda r, p, a: routing.save_rule(r, p, a, values), "desk-saved")
 
@@ -197,13 +197,13 @@ def canned_delete(request: Req, canned_response_id: FromPath[int]) -> Response[A
 
 @post(f"{DESK}/macros", opt=WRITE, include_in_schema=False, sync_to_thread=True)
 def macro_create(request: Req, data: FormData) -> Response[Any]:
-    canned_id, body = _int(field(data, "canned_response_id", 20)), field(data, "body", macros.MAX_TEXT + 1)
+    canned_id, body = _id(data, "canned_response_id"), field(data, "body", macros.MAX_TEXT + 1)
     comment = {"kind": field(data, "kind", 10) or "reply",
                **({"canned_response_id": canned_id} if canned_id else {"body": body})} if canned_id or body else None
     values = {"name": field(data, "name", 101), "actions": {
-        "status_id": _int(field(data, "status_id", 20)), "priority": field(data, "priority", 5) or None,
-        "assignee_id": _int(field(data, "assignee_id", 20)), "team_id": _int(field(data, "team_id", 20)),
-        "queue_id": _int(field(data, "queue_id", 20)), "tags": _words(data, "tags"), "comment": comment}}
+        "status_id": _id(data, "status_id"), "priority": field(data, "priority", 5) or None,
+        "assignee_id": _id(data, "assignee_id"), "team_id": _id(data, "team_id"),
+        "queue_id": _id(data, "queue_id"), "tags": _words(data, "tags"), "comment": comment}}
     return _do(request, lambda r, p, a: macros.save_macro(r, p, a, values), "desk-saved")
 
 
@@ -218,15 +218,15 @@ def macro_delete(request: Req, macro_id: FromPath[int]) -> Response[Any]:
 def recurring_create(request: Req, data: FormData) -> Response[Any]:
     clock = field(data, "time_of_day", 5)
     hours, _, minutes = clock.partition(":")
-    values = {"name": field(data, "name", 201), "organization_id": _int(field(data, "organization_id", 20)),
+    values = {"name": field(data, "name", 201), "organization_id": _id(data, "organization_id"),
               "frequency": field(data, "frequency", 10), "weekdays": _ints(data, "weekdays"),
-              "day_of_month": _int(field(data, "day_of_month", 3)) or 1,
+              "day_of_month": _id(data, "day_of_month", 3) or 1,
               "time_of_day": int(hours) * 60 + int(minutes) if hours.isdigit() and minutes.isdigit() else -1,
               "timezone": field(data, "timezone", 60) or "UTC",
               "template": {"subject": field(data, "subject", 201), "description": field(data, "description", 20001),
                            "priority": field(data, "priority", 5) or "P3", "category": field(data, "category", 101),
-                           "queue_id": _int(field(data, "queue_id", 20)), "team_id": _int(field(data, "team_id", 20)),
-                           "assignee_id": _int(field(data, "assignee_id", 20))}}
+                           "queue_id": _id(data, "queue_id"), "team_id": _id(data, "team_id"),
+                           "assignee_id": _id(data, "assignee_id")}}
     return _do(request, lambda r, p, a: recurring.save_recurring(r, p, a, values), "desk-saved")
 
 
@@ -264,14 +264,14 @@ def ticket_context(request: Req, p: Any) -> dict[str, Any]:
 def ticket_apply_macro(request: Req, ticket_id: FromPath[int], data: FormData) -> Response[Any]:
     """A refused macro shows the error page with the reason (400 naming the field); nothing was changed."""
     macros.apply_macro(rt(request), principal_of(request), actor_of(request), ticket_id,
-                       _int(field(data, "macro_id", 20)) or 0)
+                       _id(data, "macro_id") or 0)
     return _back(f"/tickets/{ticket_id}", "macro-applied")
 
 
 @post("/tickets/{ticket_id:int}/placement", opt=WRITE, include_in_schema=False, sync_to_thread=True)
 def ticket_placement(request: Req, ticket_id: FromPath[int], data: FormData) -> Response[Any]:
     """Queue and team ('' = none)."""
-    queue_id, team_id = _int(field(data, "queue_id", 20)), _int(field(data, "team_id", 20))
+    queue_id, team_id = _id(data, "queue_id"), _id(data, "team_id")
     changes = {"queue_id": queue_id, "clear_queue": queue_id is None, "team_id": team_id,
                "clear_team": team_id is None}
     service.update_ticket(rt(request), principal_of(request), actor_of(request), ticket_id, changes)

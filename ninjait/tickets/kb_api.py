@@ -15,7 +15,7 @@ from msgspec import Meta, Struct
 from ninjait.core.errors import ServiceError
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.models import convert
-from ninjait.identity.views import FormData, _back, field
+from ninjait.identity.views import FormData, _back, field, form_int
 from ninjait.tickets import kb
 from ninjait.ui.pages import page
 
@@ -166,7 +166,7 @@ def _list_page(request: Req, *, error: str = "", status_code: int = 200, form: d
     category = request.query_params.get("category_id", "")
     rows: list[dict[str, Any]] = []
     try:
-        rows = kb.search(rt(request), p.tenant_id, q, category_id=int(category) if category.isascii() and category.isdigit() else None)
+        rows = kb.search(rt(request), p.tenant_id, q, category_id=form_int(category))
     except ServiceError as exc:
         error = error or exc.message
     return page(request, "tickets/kb.html", status_code=status_code, active="tickets", articles=rows, q=q,
@@ -184,7 +184,7 @@ def _article_form(data: dict[str, Any]) -> dict[str, Any]:
     version = field(data, "expected_version", 20)
     return {"title": field(data, "title", 201), "body": field(data, "body", kb.MAX_BODY + 1),
             "visibility": field(data, "visibility", 10) or "internal",
-            "category_id": int(category) if category.isascii() and category.isdigit() else None,
+            "category_id": form_int(category),
             **({"expected_version": int(version)} if version.isdigit() else {})}
 
 

@@ -16,7 +16,7 @@ from ninjait.core.errors import ServiceError
 from ninjait.identity import service as identity
 from ninjait.identity.http import actor_of, principal_of
 from ninjait.identity.models import convert
-from ninjait.identity.views import FormData, _back, field
+from ninjait.identity.views import FormData, _back, field, form_int
 from ninjait.tickets import mail_imap, mail_settings, mailboxes
 from ninjait.ui.pages import page
 
@@ -189,7 +189,7 @@ def _form(data: dict[str, Any]) -> dict[str, Any]:
     numbers = {k: field(data, k, 6) for k in ("imap_port", "poll_seconds", "reopen_days", "organization_id")}
     return {**{k: field(data, k, 254) for k in ("name", "address", "kind", "imap_host", "imap_security",
                                                  "imap_username", "folder", "processed", "move_to")},
-            **{k: int(v) if v.isascii() and v.isdigit() else -1 for k, v in numbers.items()},
+            **{k: form_int(v, -1) for k, v in numbers.items()},
             "password": field(data, "password", 500),
             **{k: field(data, k, 5) == "on" for k in ("imap_verify", "create_contacts", "enabled")}}
 
@@ -229,7 +229,7 @@ def domain_save(request: Req, data: FormData) -> Response[Any]:
     org = field(data, "organization_id", 20)
     try:
         mailboxes.set_domain(rt(request), principal_of(request), actor_of(request), field(data, "domain", 253),
-                             int(org) if org.isascii() and org.isdigit() else None)
+                             form_int(org))
     except ServiceError as exc:
         return _list_page(request, error=exc.message, status_code=exc.status)
     return _back("/settings/mailboxes", "saved")
@@ -373,7 +373,7 @@ def smtp_form(request: Req, data: FormData) -> Response[Any]:
     port = field(data, "port", 6)
     try:
         mail_settings.save_smtp(rt(request), principal_of(request), actor_of(request), {
-            "host": field(data, "host", 253), "port": int(port) if port.isascii() and port.isdigit() else -1,
+            "host": field(data, "host", 253), "port": form_int(port, -1),
             "security": field(data, "security", 10), "username": field(data, "username", 254),
             "password": field(data, "password", 500), "sender": field(data, "sender", 254)})
     except ServiceError as exc:

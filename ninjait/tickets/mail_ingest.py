@@ -44,16 +44,15 @@ def _log(rt: Runtime, mailbox: dict[str, Any], msg: mail_in.Inbound | None, outc
     return row
 
 
-def _own_addresses(rt: Runtime) -> set[str]:
+def _own_addresses(c: Any, rt: Runtime) -> set[str]:
     """Every support address on this appliance and its sender: mail from them is a loop."""
-    with rt.db.read() as c:
-        return {r["address"] for r in c.all("SELECT address FROM mailboxes")} | {rt.settings.smtp_from.lower()}
+    return {r["address"] for r in c.all("SELECT address FROM mailboxes")} | {rt.settings.smtp_from.lower()}
 
 
 def _decide(rt: Runtime, mailbox: dict[str, Any], msg: mail_in.Inbound, now: float) -> mail_threading.Decision:
     tenant_id = mailbox["tenant_id"]
     with rt.db.read() as c:
-        own = _own_addresses(rt)
+        own = _own_addresses(c, rt)
         recent = int(c.value("SELECT count(*) FROM mail_log WHERE tenant_id = ? AND sender = ? AND at > ?",
                              (tenant_id, msg.sender, int(now) - 3600)) or 0)
         prefix = c.value("SELECT prefix FROM ticket_numbering WHERE tenant_id = ?", (tenant_id,)) or "T-"
@@ -159,7 +158,9 @@ def _open(rt: Runtime, mailbox: dict[str, Any], msg: mail_in.Inbound, reason: st
         "organization_id": org, "contact_id": contact_id}, source="email", now=at)
     _record(rt, tenant_id, ticket["id"], None, msg)
     _attach(rt, system, actor, ticket["id"], None, msg)
-    copied = [a for a in dict.fromkeys(msg.cc + msg.to) if a not in _own_addresses(rt) and a != msg.sender
+    with rt.db.read() as c:
+        own = _own_addresses(c, rt)
+    copied = [a for a in dict.fromkeys(msg.cc + msg.to) if a not in own and a != msg.sender
               and EMAIL.match(a)][:ccs.MAX_CCS]
     if copied:  # everyone the customer wrote to besides us is on the ticket: their reply-all threads here
         try:

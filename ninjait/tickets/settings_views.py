@@ -15,7 +15,7 @@ from litestar.response import Template
 from ninjait.core.errors import Invalid, ServiceError
 from ninjait.identity import service as identity
 from ninjait.identity.http import actor_of, principal_of
-from ninjait.identity.views import FormData, _back, field
+from ninjait.identity.views import FormData, _back, field, form_int
 from ninjait.tickets import desk_settings, ical, service, sla_policies
 from ninjait.ui.pages import page
 
@@ -35,9 +35,6 @@ def _can_configure(p: Any) -> bool:
     return p.can("tickets.write")
 
 
-def _int(text: str) -> int | None:
-    return int(text) if text.isascii() and text.isdigit() else None
-
 
 # --- statuses and numbering ---------------------------------------------------------------------
 
@@ -56,7 +53,7 @@ def desk_page(request: Req) -> Template:
 def _status_form(data: dict[str, Any]) -> dict[str, Any]:
     position = field(data, "position", 5)
     return {"name": field(data, "name", 61), "type": field(data, "type", 20) or None,
-            "position": int(position) if position.isascii() and position.isdigit() else None,
+            "position": form_int(position),
             "pauses_sla": field(data, "pauses_sla", 5) == "on"}
 
 
@@ -99,7 +96,7 @@ def numbering_save(request: Req, data: FormData) -> Response[Any]:
     number = field(data, "next_number", 14)
     try:
         desk_settings.save_numbering(rt(request), principal_of(request), actor_of(request), {
-            "prefix": field(data, "prefix", 11), "next_number": int(number) if number.isascii() and number.isdigit() else -1})
+            "prefix": field(data, "prefix", 11), "next_number": form_int(number, -1)})
     except ServiceError as exc:
         return _desk_page(request, error=exc.message, status_code=exc.status)
     return _back("/settings/service-desk", "saved")
@@ -161,9 +158,9 @@ def _policy_form(data: dict[str, Any]) -> dict[str, Any]:
             if seconds:
                 targets.setdefault(priority, {})[clock] = seconds
     warn = field(data, "warn_percent", 3)
-    return {"name": field(data, "name", 101), "calendar_id": _int(field(data, "calendar_id", 20)),
-            "organization_id": _int(field(data, "organization_id", 20)), "priority": field(data, "priority", 3),
-            "warn_percent": int(warn) if warn.isascii() and warn.isdigit() else -1, "targets": targets}
+    return {"name": field(data, "name", 101), "calendar_id": form_int(field(data, "calendar_id", 20)),
+            "organization_id": form_int(field(data, "organization_id", 20)), "priority": field(data, "priority", 3),
+            "warn_percent": form_int(warn, -1), "targets": targets}
 
 
 def _sla_page(request: Req, *, error: str = "", status_code: int = 200, form: dict[str, Any] | None = None) -> Template:

@@ -11,6 +11,7 @@ from litestar.response import Template
 from ninjait.core.errors import ServiceError
 from ninjait.identity import service as identity
 from ninjait.identity.http import principal_of
+from ninjait.identity.views import form_int
 from ninjait.tickets import time_entries
 from ninjait.ui.pages import page
 
@@ -29,7 +30,7 @@ def timesheet_page(request: Req) -> Template:
     if not day_from and span == "day":
         day_from = dt.datetime.now(dt.UTC).date().isoformat()
     user_text = query.get("user_id", "")[:20]
-    user_id = int(user_text) if user_text.isascii() and user_text.isdigit() else None
+    user_id = form_int(user_text)
     error, sheet = "", None
     try:
         sheet = time_entries.sheet_for(runtime, p, day_from, 1 if span == "day" else 7, user_id)

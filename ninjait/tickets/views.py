@@ -16,7 +16,7 @@ from ninjait.core.errors import ServiceError
 from ninjait.devices import fields
 from ninjait.identity import service as identity
 from ninjait.identity.http import actor_of, principal_of
-from ninjait.identity.views import FormData, _back, field
+from ninjait.identity.views import FormData, _back, field, form_int
 from ninjait.tickets import contacts, desk_views, kb, mentions, search, service, time_entries
 from ninjait.ui import nav
 from ninjait.ui.pages import page
@@ -31,9 +31,6 @@ nav.provide("tickets", "/tickets")
 def rt(request: Req) -> Any:
     return request.app.state.runtime
 
-
-def _int(text: str) -> int | None:
-    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def due_from_form(text: str) -> int:
@@ -85,9 +82,9 @@ def tickets_page(request: Req, page_number: Annotated[int, QueryParameter(name="
     params["view"] = params["view"] or ("all" if params["q"].strip() else "open")
     error, rows, total = "", [], 0
     try:
-        rows, total = service.list_tickets(rt(request), p, view=params["view"], status_id=_int(params["status_id"]),
-                                           priority=params["priority"], organization_id=_int(params["organization_id"]),
-                                           queue_id=_int(params["queue_id"]), team_id=_int(params["team_id"]),
+        rows, total = service.list_tickets(rt(request), p, view=params["view"], status_id=form_int(params["status_id"]),
+                                           priority=params["priority"], organization_id=form_int(params["organization_id"]),
+                                           queue_id=form_int(params["queue_id"]), team_id=form_int(params["team_id"]),
                                            page=page_number, per_page=PER_PAGE, q=params["q"])
     except ServiceError as exc:
         error = exc.message
@@ -125,9 +122,9 @@ def ticket_create(request: Req, data: FormData) -> Response[Any]:
     form.update({f"cf_{k}": v for k, v in custom.items()})
     try:
         ticket = service.create_ticket(rt(request), principal_of(request), actor_of(request), {"custom_fields": custom,
-            **form, "organization_id": _int(form["organization_id"]), "assignee_id": _int(form["assignee_id"]),
-            "contact_id": _int(form["contact_id"]), "due_at": due_from_form(form["due_date"]),
-            "queue_id": _int(form["queue_id"])})
+            **form, "organization_id": form_int(form["organization_id"]), "assignee_id": form_int(form["assignee_id"]),
+            "contact_id": form_int(form["contact_id"]), "due_at": due_from_form(form["due_date"]),
+            "queue_id": form_int(form["queue_id"])})
     except ServiceError as exc:
         return _new_page(request, error=exc.message, form=form, status_code=exc.status)
     return Redirect(f"/tickets/{ticket['id']}?{urlencode({'msg': 'ticket-created'})}", status_code=303)
@@ -183,7 +180,7 @@ def ticket_log_time(request: Req, ticket_id: FromPath[int], data: FormData) -> R
     minutes = field(data, "minutes", 6)
     try:
         time_entries.add_entry(rt(request), principal_of(request), actor_of(request), ticket_id, {
-            "minutes": int(minutes) if minutes.isascii() and minutes.isdigit() else 0, "work_type": field(data, "work_type", 20),
+            "minutes": form_int(minutes, 0), "work_type": field(data, "work_type", 20),
             "billable": field(data, "billable", 5) == "on", "note": field(data, "note", 2001)})
     except ServiceError as exc:
         return _ticket_page(request, ticket_id, error=exc.message, status_code=exc.status)
@@ -220,10 +217,10 @@ def ticket_fields(request: Req, ticket_id: FromPath[int], data: FormData) -> Res
 @post("/tickets/{ticket_id:int}", opt=WRITE, include_in_schema=False, sync_to_thread=True)
 def ticket_change(request: Req, ticket_id: FromPath[int], data: FormData) -> Response[Any]:
     """Status, priority and assignee from the detail page ('' assignee: unassigned)."""
-    changes: dict[str, Any] = {"status_id": _int(field(data, "status_id", 20)),
+    changes: dict[str, Any] = {"status_id": form_int(field(data, "status_id", 20)),
                                "priority": field(data, "priority", 5) or None}
     if "assignee_id" in data:
-        assignee = _int(field(data, "assignee_id", 20))
+        assignee = form_int(field(data, "assignee_id", 20))
         changes.update(assignee_id=assignee, unassign=assignee is None)
     if "due_date" in data:
         changes["due_at"] = due_from_form(field(data, "due_date", 10))

@@ -46,7 +46,9 @@ def rt(settings: Settings, outbox: Mailbox):  # type: ignore[no-untyped-def]
     rt_mod.stop()
 
 
-def mail(sender: str, subject: str, body: str = "Hello", **headers: str) -> bytes:
+def mail(sender: str, subject: str, body: str = "Hello", *, attachment: tuple[bytes, str, str] | None = None,
+         **headers: str) -> bytes:
+    """A message to support@msp.test; ``attachment`` is (data, MIME type, file name)."""
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = "support@msp.test"
@@ -55,6 +57,10 @@ def mail(sender: str, subject: str, body: str = "Hello", **headers: str) -> byte
     for name, value in headers.items():
         msg[name.replace("_", "-")] = value
     msg.set_content(body)
+    if attachment is not None:
+        data, mime, file_name = attachment
+        maintype, _, subtype = mime.partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=file_name)
     return bytes(msg)
 
 
@@ -84,12 +90,10 @@ def test_mail_threads_into_tickets_and_replies_go_out_threaded(rt, imap, outbox)
     mailboxes.set_domain(rt, admin(), ME, "customer.test", 1)
     tech = _tech(rt)
 
-    first = EmailMessage()
-    first["From"], first["To"], first["Cc"] = "Ann Smith <ann@customer.test>", "support@msp.test", "bob@customer.test"
-    first["Subject"], first["Message-ID"] = "Printer jams", "<first@customer.test>"
-    first.set_content("The printer jams on every page.")
-    first.add_attachment(b"\x89PNG fake image", maintype="image", subtype="png", filename="jam.png")
-    imap.deliver(bytes(first))
+    first = mail("Ann Smith <ann@customer.test>", "Printer jams", "The printer jams on every page.",
+                 attachment=(b"\x89PNG fake image", "image/png", "jam.png"), Cc="bob@customer.test",
+                 Message_ID="<first@customer.test>")
+    imap.deliver(first)
     [created] = mail_imap.poll(rt, box)
     assert created["outcome"] == "created", created
     ticket = _ticket(rt, created["ticket_id"])
@@ -113,7 +117,7 @@ def test_mail_threads_into_tickets_and_replies_go_out_threaded(rt, imap, outbox)
     client = imap.client()
     try:
         client.create('"Customer"')
-        for raw in (bytes(first), sent.as_bytes()):
+        for raw in (first, sent.as_bytes()):
             client.append('"Customer"', None, None, raw)
         client.select('"Customer"', readonly=True)
         status, threads = client.uid("THREAD", "REFERENCES", "UTF-8", "ALL")
@@ -295,12 +299,8 @@ def test_review_cases_passwords_stay_forged_staff_odd_ccs_and_merged_threads(rt,
     mail_settings.save_smtp(rt, admin(), ME, {"host": ""})
 
     # An odd Cc address does not cost the message its files.
-    odd = EmailMessage()
-    odd["From"], odd["To"], odd["Cc"] = "quinn@customer.test", "support@msp.test", "it@intranet, ok@customer.test"
-    odd["Subject"], odd["Message-ID"] = "Scanner", "<odd@customer.test>"
-    odd.set_content("see file")
-    odd.add_attachment(b"data", maintype="application", subtype="octet-stream", filename="scan.bin")
-    imap.deliver(bytes(odd))
+    imap.deliver(mail("quinn@customer.test", "Scanner", "see file", Cc="it@intranet, ok@customer.test",
+                      attachment=(b"data", "application/octet-stream", "scan.bin"), Message_ID="<odd@customer.test>"))
     [made] = mail_imap.poll(rt, box)
     ticket = _ticket(rt, made["ticket_id"])
     assert made["outcome"] == "created" and [a["file_name"] for a in ticket["attachments"]] == ["scan.bin"]

@@ -13,7 +13,7 @@ from ninjait.core.errors import ServiceError
 from ninjait.devices import service as devices
 from ninjait.identity import service as identity
 from ninjait.identity.http import actor_of, principal_of
-from ninjait.identity.views import FormData, field
+from ninjait.identity.views import FormData, field, form_int
 from ninjait.monitoring.checks import kinds, service
 from ninjait.ui import nav
 from ninjait.ui.pages import page
@@ -147,7 +147,7 @@ def _parse(data: dict[str, Any], kind: str) -> tuple[dict[str, Any], dict[str, A
             "params": params, "exclude": exclude}
     ids = [int(x) for x in exclude.replace(" ", ",").split(",") if x.strip().isdigit()]
     clean = {"kind": kind, "name": form["name"], "scope_kind": scope_kind,
-             "scope_id": int(scope_id) if scope_id.isascii() and scope_id.isdigit() else (None if scope_kind == "tenant" else 0),
+             "scope_id": form_int(scope_id, None if scope_kind == "tenant" else 0),
              "severity": form["severity"], "run_from": form["run_from"], "interval_seconds": form["interval_seconds"],
              "fail_after": form["fail_after"], "recover_after": form["recover_after"], "enabled": form["enabled"],
              "params": params, "exclude_device_ids": ids}
