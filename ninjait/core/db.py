@@ -12,7 +12,9 @@ SQL is written once, with ``?`` placeholders; the PostgreSQL backend rewrites
 it (see ``dialect.py``). On SQLite every write goes through one writer thread,
 which groups whatever writes are waiting into a single ``BEGIN IMMEDIATE``
 transaction (each inside its own savepoint, so one failing write does not
-undo its neighbours): many small writes share one fsync.
+undo its neighbours): many small writes share one fsync. A checkpointer
+thread folds the write-ahead log into the database file, so the writer does
+not stop for a checkpoint's writes and fsync.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -39,6 +42,11 @@ SQLITE_FILE = "ninjait.db"
 # How many queued writes one group commit may take; bounds the time a caller
 # waits behind others and the size of a rollback.
 GROUP_COMMIT_MAX = 512
+# The checkpointer folds the write-ahead log into the file once it holds this many pages (SQLite's own default
+# point, reached by the writer itself before); the writer checkpoints only when the log grows ten times past it,
+# which happens only if the checkpointer cannot keep up.
+CHECKPOINT_PAGES = 1000
+WRITER_CHECKPOINT_PAGES = 10 * CHECKPOINT_PAGES
 
 
 class DatabaseError(Exception):
@@ -138,8 +146,15 @@ class SqliteDatabase:
             queue.SimpleQueue()
         )
         self._closed = False
+        self._wal_pages = 0
+        self._checkpoint_due = threading.Event()
+        self._writer_conn.raw.set_wal_hook(self._after_commit)  # replaces SQLite's automatic checkpoint
+        self._checkpoint_conn = _open_sqlite(path, busy_timeout_ms, reader=False)
         self._writer = threading.Thread(target=self._write_loop, name="ninjait-db-writer", daemon=True)
         self._writer.start()
+        self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="ninjait-db-checkpoint",
+                                              daemon=True)
+        self._checkpointer.start()
 
     @contextmanager
     def read(self) -> Iterator[SqliteConn]:
@@ -233,6 +248,22 @@ class SqliteDatabase:
             _deliver([(fut, False, DatabaseError(f"commit failed: {exc}")) for fut, _, _ in outcomes])
             return
         _deliver(outcomes)  # callers hear back only after the commit
+        if self._wal_pages >= WRITER_CHECKPOINT_PAGES:  # the checkpointer fell behind: the log must not grow on
+            _checkpoint(raw)
+
+    def _after_commit(self, conn: apsw.Connection, name: str, pages: int) -> int:
+        """SQLite's WAL hook, in the writer after each commit: ``pages`` is the log's length."""
+        self._wal_pages = pages
+        if pages >= CHECKPOINT_PAGES:
+            self._checkpoint_due.set()
+        return apsw.SQLITE_OK
+
+    def _checkpoint_loop(self) -> None:
+        while not self._closed:
+            if self._checkpoint_due.wait(1.0) and not self._closed:
+                self._checkpoint_due.clear()
+                _checkpoint(self._checkpoint_conn)
+                time.sleep(0.05)  # at most 20 a second while the log grows fast
 
     def ping(self) -> None:
         with self.read() as conn:
@@ -252,8 +283,19 @@ class SqliteDatabase:
         self._closed = True
         self._jobs.put(None)
         self._writer.join(timeout=30)
+        self._checkpoint_due.set()
+        self._checkpointer.join(timeout=30)
+        self._checkpoint_conn.close()
         for conn in [self._writer_conn, *self._all_readers]:
             conn.raw.close()
+
+
+def _checkpoint(conn: apsw.Connection) -> None:
+    """A PASSIVE checkpoint: copies what no reader still needs into the file, never waits for or blocks a write."""
+    try:
+        conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
+    except apsw.Error as exc:  # busy or failing: the log is still whole, a later commit asks again
+        log.warning("WAL checkpoint failed: %s", exc)
 
 
 def _start(fut: Waiter) -> bool:

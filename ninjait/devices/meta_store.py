@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ninjait.core.db import Conn
+from ninjait.devices.store import INVENTORY
 
 Row = dict[str, Any]
 GROUP_COLUMNS = "id, tenant_id, name, kind, rules, description, created_by, created_at, updated_at"
@@ -200,7 +201,7 @@ def clear_custom_values(c: Conn, tenant_id: int, device_id: int) -> None:
 
 def rule_rows(c: Conn, tenant_id: int, device_ids: list[int] | None, with_inventory: bool) -> list[Row]:
     columns = ("id, organization_id, site_id, hostname, platform, os_name, os_version, agent_version, owner, "
-               "purchase_date, warranty_end" + (", inventory" if with_inventory else ""))
+               "purchase_date, warranty_end" + (f", {INVENTORY}" if with_inventory else ""))
     if device_ids is None:
         return c.all(f"SELECT {columns} FROM devices WHERE tenant_id = ?", (tenant_id,))
     if not device_ids:

@@ -251,9 +251,9 @@ def record_inventory(c: Conn, device_id: int, inventory: dict[str, Any], digest:
     timeline; re-evaluate the device's dynamic groups (never on an ordinary check-in)."""
     tenant_id, before = store.tenant_and_inventory(c, device_id)
     activity.record_inventory_changes(c, tenant_id, device_id, before, inventory, now)
-    store.set_inventory(c, device_id, json.dumps(inventory), digest, str(inventory.get("hostname", ""))[:253],
-                        str(inventory.get("os_name", "")), str(inventory.get("os_version", "")),
-                        search_text(inventory), now)
+    store.set_inventory(c, tenant_id, device_id, json.dumps(inventory), digest,
+                        str(inventory.get("hostname", ""))[:253], str(inventory.get("os_name", "")),
+                        str(inventory.get("os_version", "")), search_text(inventory), now)
     groups.refresh_devices(c, tenant_id, [device_id])  # only here: the inventory's hash changed
 
 

@@ -18,8 +18,13 @@ def insert(c: Conn, tenant_id: int, org_id: int, site_id: int, hostname: str, pl
                    "VALUES (?, ?, ?, ?, ?, ?) RETURNING id", (tenant_id, org_id, site_id, hostname, platform, now))
 
 
+# The inventory lives in device_inventories: a workstation's is ~30 KB, and the devices row is written by every
+# check-in and read by every device list.
+INVENTORY = "COALESCE((SELECT inventory FROM device_inventories i WHERE i.device_id = devices.id), '{}') AS inventory"
+
+
 def get(c: Conn, tenant_id: int, device_id: int) -> dict[str, Any] | None:
-    return c.one(f"SELECT {COLUMNS}, inventory, live FROM devices WHERE tenant_id = ? AND id = ?",
+    return c.one(f"SELECT {COLUMNS}, {INVENTORY}, live FROM devices WHERE tenant_id = ? AND id = ?",
                  (tenant_id, device_id))
 
 
@@ -49,11 +54,13 @@ def seen(c: Conn, device_id: int, now: int, agent_version: str, live: str | None
     return before.get("status") or "", before.get("agent_version") or "", before.get("inventory_hash") or ""
 
 
-def set_inventory(c: Conn, device_id: int, inventory: str, inventory_hash: str, hostname: str, os_name: str,
-                  os_version: str, search: str, now: int) -> None:
-    c.execute("UPDATE devices SET inventory = ?, inventory_hash = ?, inventory_at = ?, hostname = ?, os_name = ?, "
-              "os_version = ?, search = ? WHERE id = ?",
-              (inventory, inventory_hash, now, hostname, os_name, os_version, search, device_id))
+def set_inventory(c: Conn, tenant_id: int, device_id: int, inventory: str, inventory_hash: str, hostname: str,
+                  os_name: str, os_version: str, search: str, now: int) -> None:
+    c.execute("UPDATE devices SET inventory_hash = ?, inventory_at = ?, hostname = ?, os_name = ?, os_version = ? "
+              "WHERE id = ?", (inventory_hash, now, hostname, os_name, os_version, device_id))
+    c.execute("INSERT INTO device_inventories (device_id, tenant_id, inventory, search) VALUES (?, ?, ?, ?) "
+              "ON CONFLICT (device_id) DO UPDATE SET inventory = excluded.inventory, search = excluded.search",
+              (device_id, tenant_id, inventory, search))
 
 
 def brief(c: Conn, tenant_id: int, device_id: int) -> dict[str, Any] | None:
@@ -63,7 +70,7 @@ def brief(c: Conn, tenant_id: int, device_id: int) -> dict[str, Any] | None:
 
 
 def tenant_and_inventory(c: Conn, device_id: int) -> tuple[int, dict[str, Any]]:
-    row = c.one("SELECT tenant_id, inventory FROM devices WHERE id = ?", (device_id,))
+    row = c.one(f"SELECT tenant_id, {INVENTORY} FROM devices WHERE id = ?", (device_id,))
     return row["tenant_id"], json.loads(row["inventory"] or "{}")
 
 
@@ -100,8 +107,9 @@ def search(c: Conn, tenant_id: int, orgs: frozenset[int] | None, *, q: str = "",
         params += sorted(orgs)
     for term in q.lower().split()[:8]:
         # Every word must match somewhere: host name, address, OS, serial, user, software.
-        where.append("(lower(hostname) LIKE ? OR search LIKE ?)")
-        params += [f"%{term}%", f"%{term}%"]
+        where.append("(lower(hostname) LIKE ? OR id IN (SELECT device_id FROM device_inventories "
+                     "WHERE tenant_id = ? AND search LIKE ?))")
+        params += [f"%{term}%", tenant_id, f"%{term}%"]
     if organization_id is not None:
         where.append("organization_id = ?")
         params.append(organization_id)

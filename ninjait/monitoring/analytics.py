@@ -1,9 +1,9 @@
 """The metrics tiers in DuckDB: raw samples, 5-minute and 1-hour min/avg/max.
 
 Samples arrive in bulk (Arrow tables expanded from the hot table's per-check-in rows), sorted by
-(device, metric, instance, ts) so a device's series sit together. After each
-append the 5-minute and 1-hour buckets the batch touched are recomputed from
-raw, so late samples (within the raw retention) give exact aggregates.
+(device, metric, instance, ts) so a device's series sit together. Each append merges its values
+into the 5-minute and 1-hour buckets they fall in (min, max, count and sum add up), so late
+samples (within the raw retention) give exact aggregates at the cost of the batch alone.
 
 This class is the analytics interface: a ClickHouse store would offer the same
 methods.
@@ -100,22 +100,32 @@ class DuckStore:
 
     @staticmethod
     def _rollup(cur: Any) -> None:
+        """Merge the batch into the 5-minute and 1-hour buckets it touches. Every raw value is appended once (the
+        watermark), so a bucket's min, max, count and sum add up exactly from its parts, late values included; the
+        cost is the batch's, not the bucket's (recomputing from raw read up to an hour of every series a minute)."""
         for name, width in (("metrics_5m", 300), ("metrics_1h", 3600)):
             cur.execute(f"""
-                CREATE OR REPLACE TEMP TABLE touched AS
-                SELECT DISTINCT device_id, metric, instance, floor(ts / {width}) * {width} AS bucket FROM batch""")
+                CREATE OR REPLACE TEMP TABLE part AS
+                SELECT tenant_id, device_id, metric, instance, floor(ts / {width}) * {width} AS bucket,
+                       min(value) AS lo, sum(value) AS total, max(value) AS hi, count(*) AS n
+                FROM batch GROUP BY ALL""")
+            first, last = cur.execute("SELECT min(bucket), max(bucket) FROM part").fetchone()
+            if first is None:
+                continue
+            # The bucket range as constants lets DuckDB skip the row groups of older buckets.
             cur.execute(f"""
-                DELETE FROM {name} t USING touched x
-                WHERE t.device_id = x.device_id AND t.metric = x.metric AND t.instance = x.instance
-                  AND t.bucket = x.bucket""")
+                CREATE OR REPLACE TEMP TABLE merged AS
+                SELECT p.tenant_id, p.device_id, p.metric, p.instance, p.bucket,
+                       least(p.lo, coalesce(t.min, p.lo)), (p.total + coalesce(t.avg * t.n, 0)) / (p.n + coalesce(t.n, 0)),
+                       greatest(p.hi, coalesce(t.max, p.hi)), p.n + coalesce(t.n, 0)
+                FROM part p LEFT JOIN (SELECT * FROM {name} WHERE bucket >= ? AND bucket <= ?) t
+                  ON t.device_id = p.device_id AND t.metric = p.metric AND t.instance = p.instance
+                 AND t.bucket = p.bucket""", [first, last])
             cur.execute(f"""
-                INSERT INTO {name}
-                SELECT r.tenant_id, r.device_id, r.metric, r.instance, x.bucket,
-                       min(r.value), avg(r.value), max(r.value), count(*)
-                FROM touched x JOIN metrics_raw r
-                  ON r.device_id = x.device_id AND r.metric = x.metric AND r.instance = x.instance
-                 AND r.ts >= x.bucket AND r.ts < x.bucket + {width}
-                GROUP BY r.tenant_id, r.device_id, r.metric, r.instance, x.bucket""")
+                DELETE FROM {name} t USING part x
+                WHERE t.bucket >= ? AND t.bucket <= ? AND t.device_id = x.device_id AND t.metric = x.metric
+                  AND t.instance = x.instance AND t.bucket = x.bucket""", [first, last])
+            cur.execute(f"INSERT INTO {name} SELECT * FROM merged")
 
     def purge(self, now: float) -> dict[str, int]:
         removed = {}

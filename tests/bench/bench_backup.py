@@ -3,7 +3,8 @@
     .venv/bin/python tests/bench/bench_backup.py [--devices 1000] [--days 7] [--dir /tmp/ninjait-bench]
 
 Synthesizes what such an appliance holds: in SQLite the devices with their inventories, one agent
-each, one `agent_batches` row per check-in (every 30 s: nothing prunes them yet) and a minute of
+each, one `agent_batches` row per check-in (every 30 s; as before claims were pruned: the gateway
+now keeps an agent's last 100 to 200, so this errs on the large side) and a minute of
 hot samples; in DuckDB 7 days of raw samples (12 series per device, every 30 s) appended as Arrow
 tables the way the metrics mover does, and the 5-minute and 1-hour tiers rolled up from them.
 Sample values are uniform random numbers with one decimal: they compress worse than real series,
@@ -68,8 +69,11 @@ def synth_sqlite(data: Path, devices: int, days: int, now: float) -> None:
                          "ram_bytes": 8 << 30, "cpu_threads": 4, "software": software,
                          "nics": [{"name": "eth0", "mac": "02:00:00:00:00:01", "addresses": [f"10.0.{d // 250}.{d % 250}"]}]}
             rows.append((d, f"pc-{d:04d}", json.dumps(inventory), int(now), int(now)))
-        c.executemany("INSERT INTO devices (id, tenant_id, organization_id, site_id, hostname, platform, inventory, "
-                      "last_seen_at, status, created_at) VALUES (?, 1, 1, 1, ?, 'linux', ?, ?, 'online', ?)", rows)
+        c.executemany("INSERT INTO devices (id, tenant_id, organization_id, site_id, hostname, platform, "
+                      "last_seen_at, status, created_at) VALUES (?, 1, 1, 1, ?, 'linux', ?, 'online', ?)",
+                      [(d, name, seen, created) for d, name, _, seen, created in rows])
+        c.executemany("INSERT INTO device_inventories (device_id, tenant_id, inventory) VALUES (?, 1, ?)",
+                      [(d, inventory) for d, _, inventory, _, _ in rows])
         c.executemany("INSERT INTO agents (id, uid, tenant_id, device_id, secret_hash, status, created_at) "
                       "VALUES (?, ?, 1, ?, 'x', 'active', 0)", [(d, f"agent-{d}", d) for d in range(1, devices + 1)])
 

@@ -55,9 +55,11 @@ def seed(rt: Any, devices: int) -> list[AgentIdentity]:
         c.execute("INSERT INTO tenants (id, name, slug, created_at) VALUES (1, 'T', 't', 0)"),
         c.execute("INSERT INTO organizations (id, tenant_id, name, created_at) VALUES (1, 1, 'O', 0)"),
         c.execute("INSERT INTO sites (id, tenant_id, organization_id, name, created_at) VALUES (1, 1, 1, 'S', 0)"),
-        c.executemany("INSERT INTO devices (tenant_id, organization_id, site_id, hostname, inventory, inventory_hash, "
-                      "created_at, last_seen_at, status) VALUES (1, 1, 1, ?, ?, 'h', ?, ?, 'online')",
-                      [(f"host-{i:05d}", inventory, now, now) for i in range(devices)])))
+        c.executemany("INSERT INTO devices (tenant_id, organization_id, site_id, hostname, inventory_hash, "
+                      "created_at, last_seen_at, status) VALUES (1, 1, 1, ?, 'h', ?, ?, 'online')",
+                      [(f"host-{i:05d}", now, now) for i in range(devices)]),
+        c.execute("INSERT INTO device_inventories (device_id, tenant_id, inventory) SELECT id, 1, ? FROM devices",
+                  (inventory,))))
     with rt.db.read() as c:
         ids = [r["id"] for r in c.all("SELECT id FROM devices ORDER BY id")]
     for kind, params in CHECKS:

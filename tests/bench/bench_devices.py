@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -56,9 +57,15 @@ def seed(data_dir: Path, devices: int) -> tuple[int, int, int]:
                "users": [f"user{i % 500}"], "software": [{"name": s} for s in rng.sample(SOFTWARE, 6)]}
         rows.append((world.tenants["a"], world.orgs["a" if i % 3 else "a-other"], world.sites["a"], inv["hostname"],
                      inv["os_name"], json.dumps(inv), search_text(inv), now - rng.randint(0, 600), now))
-    runtime.db.write(lambda c: c.executemany(
-        "INSERT INTO devices (tenant_id, organization_id, site_id, hostname, os_name, inventory, search, last_seen_at, "
-        "status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'online', ?)", rows))
+    def insert(c: Any) -> None:
+        for tenant, org, site, hostname, os_name, inventory, search, seen, created in rows:
+            device = c.value("INSERT INTO devices (tenant_id, organization_id, site_id, hostname, os_name, "
+                             "last_seen_at, status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'online', ?) RETURNING id",
+                             (tenant, org, site, hostname, os_name, seen, created))
+            c.execute("INSERT INTO device_inventories (device_id, tenant_id, inventory, search) VALUES (?, ?, ?, ?)",
+                      (device, tenant, inventory, search))
+
+    runtime.db.write(insert)
     device_id = runtime.db.write(lambda c: c.value("SELECT min(id) FROM devices"))
     # Tags: every device gets one of three, a third "servers"; then a dynamic group over OS and tag.
     tenant = world.tenants["a"]

@@ -2,8 +2,8 @@
 
     .venv/bin/python tests/bench/profile_checkin.py [--checkins 3000] [--agents 200]
 
-Enrolls agents straight through the service, then runs gateway.check_in for a fleet's 20-sample
-batches under cProfile (the HTTP stack is left out: fleet_sim.py's baseline measures that part) and
+Enrolls agents straight through the service, then runs gateway.check_in for the fleet simulator's
+check-ins (`--samples` samplings each, 1 by default as the agent sends) under cProfile (the HTTP stack is left out: fleet_sim.py's baseline measures that part) and
 prints the throughput of the handler alone and the functions where its time goes.
 """
 
@@ -32,8 +32,8 @@ from tests.bench.fleet_sim import body_of, metrics_json  # noqa: E402
 from tests.support.identity import admin_principal, seed_world  # noqa: E402
 
 
-async def run(rt: rt_mod.Runtime, creds: list[tuple[str, str]], n: int, concurrency: int) -> float:
-    metrics = metrics_json(time.time() - 600)
+async def run(rt: rt_mod.Runtime, creds: list[tuple[str, str]], n: int, concurrency: int, samplings: int) -> float:
+    metrics = metrics_json(time.time() - 600, samplings)
     seqs = dict.fromkeys((uid for uid, _ in creds), 1)
     todo = iter(range(n))
 
@@ -58,6 +58,7 @@ def main() -> None:
     parser.add_argument("--checkins", type=int, default=3000)
     parser.add_argument("--agents", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--samples", type=int, default=1, help="samplings per check-in")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--no-profile", action="store_true", help="time the handler without cProfile's overhead")
     parser.add_argument("--pragma", action="append", default=[],
@@ -77,7 +78,7 @@ def main() -> None:
             reply = service.enroll(rt, wire.EnrollRequest(token=token, hostname=f"p-{i}", platform="linux",
                                                           agent_version="sim-1"), "127.0.0.1")
             creds.append((reply.agent_id, reply.secret))
-        asyncio.run(run(rt, creds, 200, args.concurrency))  # warm-up: caches, first inserts
+        asyncio.run(run(rt, creds, 200, args.concurrency, args.samples))  # warm-up: caches, first inserts
         profiler = cProfile.Profile()
         writer = cProfile.Profile()
         original = rt.db._commit_batch
@@ -92,7 +93,7 @@ def main() -> None:
         if not args.no_profile:
             rt.db._commit_batch = profiled_commit  # type: ignore[method-assign]
             profiler.enable()
-        seconds = asyncio.run(run(rt, creds, args.checkins, args.concurrency))
+        seconds = asyncio.run(run(rt, creds, args.checkins, args.concurrency, args.samples))
         profiler.disable()
         rt.db._commit_batch = original  # type: ignore[method-assign]
     finally:

@@ -74,6 +74,19 @@ def test_late_samples_update_their_buckets(rt) -> None:  # type: ignore[no-untyp
     assert tier(rt, "1h")[0][1:] == (5.0, pytest.approx(31.25), 90.0)
 
 
+def test_a_move_merges_into_its_buckets_without_reading_raw_again(rt) -> None:  # type: ignore[no-untyped-def]
+    # The buckets add up from each move's part: what an earlier move put in a bucket stays counted even once
+    # its raw values are gone (purged), and a move never rereads the bucket's raw values.
+    seed_hot(rt, [(T0 + 10, 10.0), (T0 + 20, 20.0)])
+    service.move_hot_samples(rt, settle_seconds=0)
+    service.analytics(rt).cursor().execute("DELETE FROM metrics_raw")
+    seed_hot(rt, [(T0 + 30, 60.0)])
+    service.move_hot_samples(rt, settle_seconds=0)
+    assert tier(rt, "5m") == [(T0, 10.0, pytest.approx(30.0), 60.0)]
+    assert tier(rt, "1h") == [(T0, 10.0, pytest.approx(30.0), 60.0)]
+    assert [r[0] for r in tier(rt, "raw")] == [T0 + 30]
+
+
 def test_a_crash_between_the_two_stores_neither_loses_nor_doubles(rt) -> None:  # type: ignore[no-untyped-def]
     seed_hot(rt, [(T0 + i, 1.0) for i in range(50)], per_row=10)
     store = service.analytics(rt)

@@ -155,6 +155,57 @@ def test_writes_are_grouped_into_shared_transactions(db: Database) -> None:
     assert 1 <= commits < 2000
 
 
+def write_pages(db: Database, pages: int) -> None:
+    """About ``pages`` new 4 KiB pages in one commit."""
+    db.write(lambda c: c.executemany("INSERT INTO kv (k, v) VALUES (?, ?)",
+                                     [(f"{i:06d}" + "x" * 3900, i) for i in range(pages)]))
+
+
+def record_checkpoints(monkeypatch, only_in: str = "") -> list[str]:  # type: ignore[no-untyped-def]
+    """The names of the threads that checkpoint from now on; with ``only_in``, the others try and do nothing."""
+    from ninjait.core import db as db_module
+
+    ran_in: list[str] = []
+    checkpoint = db_module._checkpoint
+
+    def recorded(conn) -> None:  # type: ignore[no-untyped-def]
+        ran_in.append(threading.current_thread().name)
+        if not only_in or ran_in[-1] == only_in:
+            checkpoint(conn)
+
+    monkeypatch.setattr(db_module, "_checkpoint", recorded)
+    return ran_in
+
+
+@sqlite_only
+def test_checkpoints_run_beside_the_writer_and_fold_the_log_into_the_file(db: Database, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from ninjait.core.db import CHECKPOINT_PAGES
+
+    make_table(db)
+    ran_in = record_checkpoints(monkeypatch)
+    assert isinstance(db, SqliteDatabase)
+    before = db.path.stat().st_size
+    write_pages(db, CHECKPOINT_PAGES + 500)
+    for _ in range(100):
+        if db.path.stat().st_size > before + CHECKPOINT_PAGES * 4096:
+            break
+        threading.Event().wait(0.05)
+    assert db.path.stat().st_size > before + CHECKPOINT_PAGES * 4096  # the rows reached the file
+    assert ran_in and set(ran_in) == {"ninjait-db-checkpoint"}  # not the writer: its commits never wait for it
+
+
+@sqlite_only
+def test_the_writer_checkpoints_itself_when_the_checkpointer_falls_behind(db: Database, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from ninjait.core import db as db_module
+
+    make_table(db)
+    # A checkpointer that never gets to it (a reader holding the log, a slow disk): the log must not grow on.
+    ran_in = record_checkpoints(monkeypatch, only_in="ninjait-db-writer")
+    monkeypatch.setattr(db_module, "WRITER_CHECKPOINT_PAGES", 1500)
+    write_pages(db, 1600)
+    assert "ninjait-db-writer" in ran_in
+
+
 @sqlite_only
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(db: Database) -> None:
     with db.read() as conn:

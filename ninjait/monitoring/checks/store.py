@@ -136,7 +136,7 @@ def inventory_hashes(c: Conn, device_ids: Sequence[int]) -> dict[int, str]:
 
 
 def inventory(c: Conn, device_id: int) -> str:
-    return c.value("SELECT inventory FROM devices WHERE id = ?", (device_id,)) or "{}"
+    return c.value("SELECT inventory FROM device_inventories WHERE device_id = ?", (device_id,)) or "{}"
 
 
 # --- what arrived since the last pass ---------------------------------------------------------------
