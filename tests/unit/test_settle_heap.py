@@ -1,22 +1,25 @@
-"""`ninjait serve` freezes the start-up heap and collects young objects less often; cycles are still collected."""
+"""`ninjait serve` freezes the start-up heap and collects young objects less often (cycles are still collected),
+and hands the GIL over sooner."""
 
 from __future__ import annotations
 
 import gc
+import sys
 import weakref
 from collections.abc import Iterator
 
 import pytest
 
-from ninjait.server import GC_YOUNG_THRESHOLD, settle_heap
+from ninjait.server import GC_YOUNG_THRESHOLD, GIL_SWITCH_SECONDS, settle_heap
 
 
 @pytest.fixture
 def restored_gc() -> Iterator[None]:
-    threshold = gc.get_threshold()
+    threshold, switch = gc.get_threshold(), sys.getswitchinterval()
     yield
     gc.unfreeze()
     gc.set_threshold(*threshold)
+    sys.setswitchinterval(switch)
 
 
 class Node:
@@ -39,3 +42,10 @@ def test_start_up_objects_leave_the_collections_and_later_cycles_are_still_freed
     del a, b
     gc.collect()
     assert gone() is None
+
+
+def test_a_thread_waiting_for_the_gil_gets_it_sooner(restored_gc: None) -> None:
+    assert sys.getswitchinterval() == pytest.approx(0.005)  # CPython's default
+    settle_heap()
+    assert sys.getswitchinterval() == pytest.approx(GIL_SWITCH_SECONDS)
+    assert GIL_SWITCH_SECONDS < 0.005
