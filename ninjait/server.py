@@ -55,8 +55,8 @@ def settle_heap() -> None:
 
 
 # glibc's malloc gives threads arenas of their own (up to 8 per core) and keeps what is freed in each; with the
-# writer, the checkpointer, the task workers, the thread pool, granian's and DuckDB's threads that held about
-# 25-50 MiB more with 10,000 agents checking in than two arenas do (docs/performance.md).
+# writer, the checkpointer, the task workers, the thread pool and granian's threads that held about 25-50 MiB
+# more with 10,000 agents checking in than two arenas do (docs/performance.md).
 MALLOC_ARENAS = 2
 _M_ARENA_MAX = -8  # mallopt's parameter number (malloc.h)
 

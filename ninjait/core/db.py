@@ -13,8 +13,9 @@ it (see ``dialect.py``). On SQLite every write goes through one writer thread,
 which groups whatever writes are waiting into a single ``BEGIN IMMEDIATE``
 transaction (each inside its own savepoint, so one failing write does not
 undo its neighbours): many small writes share one fsync. A checkpointer
-thread folds the write-ahead log into the database file, so the writer does
-not stop for a checkpoint's writes and fsync.
+thread copies the write-ahead log into the file as it grows; the writer
+only finishes a checkpoint (the tail, one sync) every 10,000 pages, so the
+log can start over.
 """
 
 from __future__ import annotations
@@ -42,11 +43,13 @@ SQLITE_FILE = "ninjait.db"
 # How many queued writes one group commit may take; bounds the time a caller
 # waits behind others and the size of a rollback.
 GROUP_COMMIT_MAX = 512
-# The checkpointer folds the write-ahead log into the file once it holds this many pages (SQLite's own default
-# point, reached by the writer itself before); the writer checkpoints only when the log grows ten times past it,
-# which happens only if the checkpointer cannot keep up.
+# The checkpointer copies the write-ahead log into the file each time it grows by this many pages (the point at
+# which SQLite's automatic checkpoint made the writer copy and sync the whole log). A checkpoint beside a busy
+# writer never reaches the log's end, and the log starts over only after one that does: the writer runs that
+# one after a commit once the log reaches WRITER_CHECKPOINT_PAGES, copying the little the checkpointer left.
 CHECKPOINT_PAGES = 1000
 WRITER_CHECKPOINT_PAGES = 10 * CHECKPOINT_PAGES
+WAL_SIZE_LIMIT = 64 * 2**20  # the log file is cut back to this when it starts over after a burst
 
 
 class DatabaseError(Exception):
@@ -149,6 +152,7 @@ class SqliteDatabase:
         self._wal_pages = 0
         self._checkpoint_due = threading.Event()
         self._writer_conn.raw.set_wal_hook(self._after_commit)  # replaces SQLite's automatic checkpoint
+        self._writer_conn.raw.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}").fetchall()
         self._checkpoint_conn = _open_sqlite(path, busy_timeout_ms, reader=False)
         self._writer = threading.Thread(target=self._write_loop, name="ninjait-db-writer", daemon=True)
         self._writer.start()
@@ -248,7 +252,7 @@ class SqliteDatabase:
             _deliver([(fut, False, DatabaseError(f"commit failed: {exc}")) for fut, _, _ in outcomes])
             return
         _deliver(outcomes)  # callers hear back only after the commit
-        if self._wal_pages >= WRITER_CHECKPOINT_PAGES:  # the checkpointer fell behind: the log must not grow on
+        if self._wal_pages >= WRITER_CHECKPOINT_PAGES:  # reach the log's end so that it can start over
             _checkpoint(raw)
 
     def _after_commit(self, conn: apsw.Connection, name: str, pages: int) -> int:
@@ -294,7 +298,9 @@ def _checkpoint(conn: apsw.Connection) -> None:
     """A PASSIVE checkpoint: copies what no reader still needs into the file, never waits for or blocks a write."""
     try:
         conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
-    except apsw.Error as exc:  # busy or failing: the log is still whole, a later commit asks again
+    except apsw.BusyError:  # the other thread is checkpointing: it does the work
+        pass
+    except apsw.Error as exc:  # the log is still whole; a later commit asks again
         log.warning("WAL checkpoint failed: %s", exc)
 
 

@@ -20,7 +20,8 @@ def insert(c: Conn, tenant_id: int, org_id: int, site_id: int, hostname: str, pl
 
 # The inventory lives in device_inventories: a workstation's is ~30 KB, and the devices row is written by every
 # check-in and read by every device list.
-INVENTORY = "COALESCE((SELECT inventory FROM device_inventories i WHERE i.device_id = devices.id), '{}') AS inventory"
+INVENTORY = ("COALESCE((SELECT inventory FROM device_inventories i WHERE i.device_id = devices.id "
+             "AND i.tenant_id = devices.tenant_id), '{}') AS inventory")
 
 
 def get(c: Conn, tenant_id: int, device_id: int) -> dict[str, Any] | None:

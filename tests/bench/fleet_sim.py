@@ -325,7 +325,8 @@ def count_stored(data_dir: Path, acked: list[tuple[str, int]], failed: int, valu
 
     The gateway keeps an agent's last 100 to 200 claims (older ones are pruned), so the stored values are
     the proof: every batch the bench ever sent was acknowledged or failed, and with no failures the values in
-    the stores must be exactly the acknowledged batches' (a failed check-in may or may not have been stored)."""
+    the stores must be exactly the acknowledged batches' (a failed check-in may or may not have been stored, so
+    with failures only bounds are checked: a batch stored twice could hide among them — the report says so)."""
     import duckdb
 
     from ninjait.agents.store import RESEND_WINDOW

@@ -42,3 +42,14 @@ def test_claims_older_than_the_resend_window_are_dropped_and_resends_still_recog
     assert not db.write(lambda c: store.claim_batch(c, agent, last, 0))
     assert not db.write(lambda c: store.claim_batch(c, agent, RESEND_WINDOW + 1, 0))
     assert db.write(lambda c: store.claim_batch(c, agent, last + 1, 0))
+
+
+def test_a_deleted_agents_claims_go_with_it(db: Database) -> None:
+    agent = seed(db)
+    assert db.write(lambda c: store.claim_batch(c, agent, 1, 0))
+    db.write(lambda c: c.execute("DELETE FROM devices WHERE id = 1"))  # the agent goes with its device
+    assert claims(db, agent) == []
+    # A new agent that gets the same id (SQLite reuses the highest rowid) starts with no claims: its first
+    # batches are new, not taken for resends.
+    with db.read() as c:
+        assert c.value("SELECT count(*) FROM agent_batches") == 0

@@ -39,6 +39,11 @@ def old_schema(settings: Settings) -> Iterator[Settings]:
         c.execute("INSERT INTO devices (id, tenant_id, organization_id, site_id, hostname, inventory, search, "
                   "created_at) VALUES (9, 2, 2, 2, 'other-tenant', ?, 'other-tenant contoso backup agent', 0)",
                   (json.dumps({"hostname": "other-tenant"}),))
+        c.execute("INSERT INTO agents (id, uid, tenant_id, device_id, secret_hash, status, created_at) "
+                  "VALUES (3, 'agent-7', 1, 7, 'h', 'active', 0)")
+        # 250 claims of agent 3, and claims left behind by a deleted agent 4.
+        c.executemany("INSERT INTO agent_batches (agent_id, seq, received_at) VALUES (?, ?, 0)",
+                      [(3, s) for s in range(1, 251)] + [(4, s) for s in range(1, 6)])
 
     db.write(seed)
     db.close()
@@ -73,3 +78,13 @@ def test_a_deleted_device_takes_its_inventory_with_it(old_schema: Settings) -> N
     rt.db.write(lambda c: c.execute("DELETE FROM devices WHERE id = 7"))
     with rt.db.read() as c:
         assert c.all("SELECT device_id FROM device_inventories ORDER BY device_id") == [{"device_id": 9}]
+
+
+def test_claims_come_across_with_their_agent_the_last_hundred_of_each(old_schema: Settings) -> None:
+    rt = rt_mod.start(old_schema)
+    with rt.db.read() as c:
+        kept = c.all("SELECT agent_id, seq FROM agent_batches ORDER BY agent_id, seq")
+    assert kept == [{"agent_id": 3, "seq": s} for s in range(151, 251)]  # none of the deleted agent 4
+    rt.db.write(lambda c: c.execute("DELETE FROM devices WHERE id = 7"))
+    with rt.db.read() as c:
+        assert c.value("SELECT count(*) FROM agent_batches") == 0  # they go with their agent now

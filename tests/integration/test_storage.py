@@ -207,6 +207,26 @@ def test_the_writer_checkpoints_itself_when_the_checkpointer_falls_behind(db: Da
 
 
 @sqlite_only
+def test_under_a_stream_of_commits_the_log_starts_over_and_stays_bounded(db: Database, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # A checkpoint beside a busy writer never reaches the log's end; the writer's own, once the log is long,
+    # does (the checkpointer has copied most of it), and the next write starts the log over.
+    from ninjait.core import db as db_module
+
+    make_table(db)
+    assert isinstance(db, SqliteDatabase)
+    monkeypatch.setattr(db_module, "WRITER_CHECKPOINT_PAGES", 3000)
+    ran_in = record_checkpoints(monkeypatch)
+    lengths = []
+    for i in range(300):  # about 6,000 pages, 20 a commit
+        db.write(lambda c, i=i: c.executemany("INSERT INTO kv (k, v) VALUES (?, ?)",
+                                              [(f"{i:04d}-{j:02d}" + "x" * 3900, j) for j in range(20)]))
+        lengths.append(db._wal_pages)
+    assert max(lengths) < 3000 + 100  # bounded: not 6,000
+    assert any(later < earlier for earlier, later in zip(lengths, lengths[1:], strict=False))  # it started over
+    assert {"ninjait-db-checkpoint", "ninjait-db-writer"} <= set(ran_in)
+
+
+@sqlite_only
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(db: Database) -> None:
     with db.read() as conn:
         assert conn.value("PRAGMA journal_mode") == "wal"

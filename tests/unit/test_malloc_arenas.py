@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 import subprocess
 import sys
 import textwrap
@@ -39,7 +40,7 @@ def arenas(mode: str) -> int:
     return sum(line.startswith("Arena ") for line in done.stderr.splitlines())
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc")
 def test_threads_share_the_capped_arenas() -> None:
     from ninjait.server import MALLOC_ARENAS
 
