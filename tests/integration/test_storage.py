@@ -221,7 +221,8 @@ def test_under_a_stream_of_commits_the_log_starts_over_and_stays_bounded(db: Dat
         db.write(lambda c, i=i: c.executemany("INSERT INTO kv (k, v) VALUES (?, ?)",
                                               [(f"{i:04d}-{j:02d}" + "x" * 3900, j) for j in range(20)]))
         lengths.append(db._wal_pages)
-    assert max(lengths) < 3000 + 100  # bounded: not 6,000
+    # Bounded: about 50 pages a commit, and a writer's checkpoint that meets the checkpointer's is tried again.
+    assert max(lengths) < 4000  # not 6,000
     assert any(later < earlier for earlier, later in zip(lengths, lengths[1:], strict=False))  # it started over
     assert {"ninjait-db-checkpoint", "ninjait-db-writer"} <= set(ran_in)
 
