@@ -246,6 +246,11 @@ def search_text(inventory: dict[str, Any]) -> str:
     return " ".join(str(p) for p in parts if p).lower()[:200_000]
 
 
+def inventory_of(c: Conn, device_id: int) -> dict[str, Any]:
+    """The device's latest inventory, read on the caller's connection (the check evaluator's disk sizes)."""
+    return store.inventory_of(c, device_id)
+
+
 def record_inventory(c: Conn, device_id: int, inventory: dict[str, Any], digest: str, now: int) -> None:
     """Store a new inventory (its hash changed) and what changed since the one before, for the device's
     timeline; re-evaluate the device's dynamic groups (never on an ordinary check-in)."""

@@ -58,7 +58,8 @@ def seen(c: Conn, device_id: int, now: int, agent_version: str, live: str | None
 def set_inventory(c: Conn, tenant_id: int, device_id: int, inventory: str, inventory_hash: str, hostname: str,
                   os_name: str, os_version: str, search: str, now: int) -> None:
     c.execute("UPDATE devices SET inventory_hash = ?, inventory_at = ?, hostname = ?, os_name = ?, os_version = ? "
-              "WHERE id = ?", (inventory_hash, now, hostname, os_name, os_version, device_id))
+              "WHERE tenant_id = ? AND id = ?",
+              (inventory_hash, now, hostname, os_name, os_version, tenant_id, device_id))
     c.execute("INSERT INTO device_inventories (device_id, tenant_id, inventory, search) VALUES (?, ?, ?, ?) "
               "ON CONFLICT (device_id) DO UPDATE SET inventory = excluded.inventory, search = excluded.search",
               (device_id, tenant_id, inventory, search))
@@ -68,6 +69,11 @@ def brief(c: Conn, tenant_id: int, device_id: int) -> dict[str, Any] | None:
     """Where a device sits and what it is called: what other domains (alerts) need of it."""
     return c.one("SELECT id, organization_id, site_id, hostname FROM devices WHERE tenant_id = ? AND id = ?",
                  (tenant_id, device_id))
+
+
+def inventory_of(c: Conn, device_id: int) -> dict[str, Any]:
+    """A device's latest inventory ({} before the first), for appliance-wide work that knows the device only."""
+    return json.loads(c.value("SELECT inventory FROM device_inventories WHERE device_id = ?", (device_id,)) or "{}")
 
 
 def tenant_and_inventory(c: Conn, device_id: int) -> tuple[int, dict[str, Any]]:

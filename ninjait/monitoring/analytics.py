@@ -116,7 +116,8 @@ class DuckStore:
             cur.execute(f"""
                 CREATE OR REPLACE TEMP TABLE merged AS
                 SELECT p.tenant_id, p.device_id, p.metric, p.instance, p.bucket,
-                       least(p.lo, coalesce(t.min, p.lo)), (p.total + coalesce(t.avg * t.n, 0)) / (p.n + coalesce(t.n, 0)),
+                       least(p.lo, coalesce(t.min, p.lo)),
+                       (p.total + coalesce(t.avg * t.n, 0)) / (p.n + coalesce(t.n, 0)),
                        greatest(p.hi, coalesce(t.max, p.hi)), p.n + coalesce(t.n, 0)
                 FROM part p LEFT JOIN (SELECT * FROM {name} WHERE bucket >= ? AND bucket <= ?) t
                   ON t.device_id = p.device_id AND t.metric = p.metric AND t.instance = p.instance

@@ -5,16 +5,14 @@ from __future__ import annotations
 from ninjait.agents import store
 from ninjait.agents.store import RESEND_WINDOW
 from ninjait.core.db import Database
+from tests.support import rows
 
 
 def seed(db: Database) -> int:
     def write(c):  # type: ignore[no-untyped-def]
-        c.execute("INSERT INTO tenants (id, name, slug, created_at) VALUES (1, 'T', 't', 0)")
-        c.execute("INSERT INTO organizations (id, tenant_id, name, created_at) VALUES (1, 1, 'O', 0)")
-        c.execute("INSERT INTO sites (id, tenant_id, organization_id, name, created_at) VALUES (1, 1, 1, 'S', 0)")
+        rows.tenant_with_site(c, 1)
         for d in (1, 2):
-            c.execute("INSERT INTO devices (id, tenant_id, organization_id, site_id, hostname, created_at) "
-                      "VALUES (?, 1, 1, 1, ?, 0)", (d, f"pc-{d}"))
+            rows.device(c, d, 1, f"pc-{d}")
             store.insert_agent(c, f"agent-{d}", 1, d, "hash", "active", None, 0)
         return c.value("SELECT id FROM agents WHERE uid = 'agent-1'")
 

@@ -16,6 +16,7 @@ from ninjait.agents import gateway, service, store
 from ninjait.core import runtime as rt_mod
 from ninjait.core.errors import Forbidden, Unauthorized, Unavailable
 from ninjait.settings import Settings
+from tests.support import rows
 
 SECRET = "s3cret-for-the-race-test"
 
@@ -24,11 +25,8 @@ SECRET = "s3cret-for-the-race-test"
 def agent_rt(settings: Settings) -> Iterator[Any]:
     runtime = rt_mod.start(settings)
     runtime.db.write(lambda c: (
-        c.execute("INSERT INTO tenants (id, name, slug, created_at) VALUES (1, 'T', 't', 0)"),
-        c.execute("INSERT INTO organizations (id, tenant_id, name, created_at) VALUES (1, 1, 'O', 0)"),
-        c.execute("INSERT INTO sites (id, tenant_id, organization_id, name, created_at) VALUES (1, 1, 1, 'S', 0)"),
-        c.execute("INSERT INTO devices (id, tenant_id, organization_id, site_id, hostname, created_at) "
-                  "VALUES (1, 1, 1, 1, 'pc', 0)"),
+        rows.tenant_with_site(c, 1),
+        rows.device(c, 1, 1, "pc"),
         store.insert_agent(c, "race-agent", 1, 1, runtime.keyring.mac(SECRET, purpose="agent-secret"), "active",
                            None, 0)))
     yield runtime

@@ -13,6 +13,7 @@ from ninjait.core.errors import NotFound
 from ninjait.core.migrate import discover, migrate
 from ninjait.devices import service as devices
 from ninjait.settings import Settings
+from tests.support import rows
 from tests.support.identity import admin_principal
 
 INVENTORY = {"hostname": "pc-7", "os_name": "Windows 11 Pro", "software": [{"name": "Contoso Backup Agent"}]}
@@ -27,10 +28,7 @@ def old_schema(settings: Settings) -> Iterator[Settings]:
 
     def seed(c):  # type: ignore[no-untyped-def]
         for t in (1, 2):
-            c.execute("INSERT INTO tenants (id, name, slug, created_at) VALUES (?, ?, ?, 0)", (t, f"T{t}", f"t{t}"))
-            c.execute("INSERT INTO organizations (id, tenant_id, name, created_at) VALUES (?, ?, 'O', 0)", (t, t))
-            c.execute("INSERT INTO sites (id, tenant_id, organization_id, name, created_at) VALUES (?, ?, ?, 'S', 0)",
-                      (t, t, t))
+            rows.tenant_with_site(c, t)
         c.execute("INSERT INTO devices (id, tenant_id, organization_id, site_id, hostname, os_name, inventory, "
                   "inventory_hash, search, status, created_at) VALUES (7, 1, 1, 1, 'pc-7', 'Windows 11 Pro', ?, 'h7', "
                   "'pc-7 windows 11 pro contoso backup agent', 'online', 0)", (json.dumps(INVENTORY),))

@@ -10,6 +10,7 @@ import pytest
 from ninjait.core import runtime as rt_mod
 from ninjait.monitoring import hot, service
 from ninjait.settings import Settings
+from tests.support import rows
 
 T0 = 1_800_000_000.0  # a fixed Unix time, on a 1-hour boundary
 
@@ -18,11 +19,8 @@ T0 = 1_800_000_000.0  # a fixed Unix time, on a 1-hour boundary
 def rt(settings: Settings):  # type: ignore[no-untyped-def]
     runtime = rt_mod.start(settings.replace(metrics_raw_days=36500))  # synthetic times lie in the past
     runtime.db.write(lambda c: (
-        c.execute("INSERT INTO tenants (id, name, slug, created_at) VALUES (1, 'T', 't', 0)"),
-        c.execute("INSERT INTO organizations (id, tenant_id, name, created_at) VALUES (1, 1, 'O', 0)"),
-        c.execute("INSERT INTO sites (id, tenant_id, organization_id, name, created_at) VALUES (1, 1, 1, 'S', 0)"),
-        c.execute("INSERT INTO devices (id, tenant_id, organization_id, site_id, hostname, created_at) "
-                  "VALUES (7, 1, 1, 1, 'pc', 0)")))
+        rows.tenant_with_site(c, 1),
+        rows.device(c, 7, 1, "pc")))
     yield runtime
     rt_mod.stop()
 

@@ -9,7 +9,6 @@ after the commit.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ninjait.core.runtime import Runtime
+from ninjait.devices import service as devices
 from ninjait.identity.principal import SYSTEM
 from ninjait.monitoring import hot
 from ninjait.monitoring.checks import kinds, observe, scope, states, store
@@ -52,7 +52,7 @@ class Evaluator:
             for device_id, digest in hashes.items():
                 cached = self.sizes.get(device_id)
                 if cached is None or cached[0] != digest:
-                    inv = json.loads(store.inventory(c, device_id))
+                    inv = devices.inventory_of(c, device_id)
                     self.sizes[device_id] = (digest, {d.get("mount", ""): int(d.get("total_bytes", 0))
                                                       for d in inv.get("disks", []) if d.get("total_bytes")})
         return {d: self.sizes[d][1] for d in hashes}

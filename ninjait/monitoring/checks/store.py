@@ -135,10 +135,6 @@ def inventory_hashes(c: Conn, device_ids: Sequence[int]) -> dict[int, str]:
     return out
 
 
-def inventory(c: Conn, device_id: int) -> str:
-    return c.value("SELECT inventory FROM device_inventories WHERE device_id = ?", (device_id,)) or "{}"
-
-
 # --- what arrived since the last pass ---------------------------------------------------------------
 
 def metrics_in_use(c: Conn) -> set[str]:
